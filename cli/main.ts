@@ -1,0 +1,20 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { registerEventsCommand } from './commands/events.ts';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('nasnet')
+  .description('Event-sourced neural architecture search (NASNet cells, PPO controller) you can replay and audit')
+  .version(version)
+  .showHelpAfterError();
+
+registerEventsCommand(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof InvalidArgumentError) throw error;
+  process.stderr.write(`nasnet: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+}

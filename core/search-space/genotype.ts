@@ -1,0 +1,61 @@
+import Type, { type Static, type TSchema } from 'typebox';
+
+/** The 13 operations of the NASNet search space (paper §3; DESIGN.md §2). */
+export const OPS = [
+  'identity',
+  'conv1x3_3x1',
+  'conv1x7_7x1',
+  'dil_conv3x3',
+  'avg_pool3x3',
+  'max_pool3x3',
+  'max_pool5x5',
+  'max_pool7x7',
+  'conv1x1',
+  'conv3x3',
+  'sep_conv3x3',
+  'sep_conv5x5',
+  'sep_conv7x7',
+] as const;
+export type Op = (typeof OPS)[number];
+
+export const COMBINES = ['add', 'concat'] as const;
+export type Combine = (typeof COMBINES)[number];
+
+/** Blocks per cell (B in the paper). */
+export const BLOCKS_PER_CELL = 5;
+
+/** Field names of a block tuple, so errors can say `inputB` instead of `3`. */
+export const BLOCK_FIELDS = ['opA', 'inputA', 'opB', 'inputB', 'combine'] as const;
+
+const opSchema = Type.Enum(OPS);
+const combineSchema = Type.Enum(COMBINES);
+
+/** Block k reads hidden states 0 … k+1: h_i, h_{i-1}, then the outputs of earlier blocks. */
+function blockSchema(k: number) {
+  const input = Type.Integer({ minimum: 0, maximum: k + 1 });
+  return Type.Tuple([opSchema, input, opSchema, input, combineSchema]);
+}
+
+// A tuple of per-position block schemas states the input ranges in plain JSON Schema,
+// so one compiled check covers structure and ranges.
+const cellSchema = Type.Tuple([blockSchema(0), blockSchema(1), blockSchema(2), blockSchema(3), blockSchema(4)]);
+
+/** Concat lists name hidden states 0 … B+1. */
+const concatSchema = Type.Array(Type.Integer({ minimum: 0, maximum: BLOCKS_PER_CELL + 1 }), { minItems: 1 });
+
+export const genotypeSchema = Type.Object(
+  {
+    normal: cellSchema,
+    reduction: cellSchema,
+    normalConcat: Type.Optional(concatSchema),
+    reductionConcat: Type.Optional(concatSchema),
+  },
+  { additionalProperties: false },
+);
+
+/** `[opA, inputA, opB, inputB, combine]`, e.g. `["sep_conv5x5", 0, "sep_conv3x3", 1, "add"]`. */
+export type Block = [opA: Op, inputA: number, opB: Op, inputB: number, combine: Combine];
+export type Cell = [Block, Block, Block, Block, Block];
+export type Genotype = Static<typeof genotypeSchema>;
+
+export type { TSchema };
