@@ -1,4 +1,4 @@
-import Type, { type Static, type TSchema } from 'typebox';
+import Type, { type Static } from 'typebox';
 
 /** The 13 operations of the NASNet search space (paper §3; DESIGN.md §2). */
 export const OPS = [
@@ -41,7 +41,7 @@ function blockSchema(k: number) {
 const cellSchema = Type.Tuple([blockSchema(0), blockSchema(1), blockSchema(2), blockSchema(3), blockSchema(4)]);
 
 /** Concat lists name hidden states 0 … B+1. */
-const concatSchema = Type.Array(Type.Integer({ minimum: 0, maximum: BLOCKS_PER_CELL + 1 }), { minItems: 1 });
+const concatSchema = Type.Array(Type.Integer({ minimum: 0, maximum: BLOCKS_PER_CELL + 1 }), { minItems: 1, uniqueItems: true });
 
 export const genotypeSchema = Type.Object(
   {
@@ -57,5 +57,31 @@ export const genotypeSchema = Type.Object(
 export type Block = [opA: Op, inputA: number, opB: Op, inputB: number, combine: Combine];
 export type Cell = [Block, Block, Block, Block, Block];
 export type Genotype = Static<typeof genotypeSchema>;
+export type CellName = 'normal' | 'reduction';
+export const CELL_NAMES: readonly CellName[] = ['normal', 'reduction'];
 
-export type { TSchema };
+/** Hidden states of a cell: 0 = h_i (previous cell), 1 = h_{i-1}, k + 2 = output of block k. */
+export const STATE_COUNT = BLOCKS_PER_CELL + 2;
+
+/**
+ * The states a cell's output concatenates: the explicit list when there is one, otherwise
+ * the paper's rule, every block output no block reads (the cell inputs h_i and h_{i-1}
+ * are not "generated in the cell", so they never join by that rule).
+ */
+export function cellConcat(genotype: Genotype, cell: CellName): number[] {
+  const explicit = cell === 'normal' ? genotype.normalConcat : genotype.reductionConcat;
+  if (explicit) return [...explicit];
+  return unusedBlockStates(genotype[cell]);
+}
+
+export function unusedBlockStates(blocks: readonly Block[]): number[] {
+  const used = new Set<number>();
+  for (const [, inputA, , inputB] of blocks) {
+    used.add(inputA);
+    used.add(inputB);
+  }
+  const out: number[] = [];
+  for (let state = 2; state < blocks.length + 2; state++) if (!used.has(state)) out.push(state);
+  return out;
+}
+
