@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerAuditCommand } from './commands/audit.ts';
 import { registerEventsCommand } from './commands/events.ts';
+import { registerGenotypeCommand } from './commands/genotype.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -10,6 +12,8 @@ const program = new Command('nasnet')
   .showHelpAfterError();
 
 registerEventsCommand(program);
+registerAuditCommand(program);
+registerGenotypeCommand(program);
 
 try {
   await program.parseAsync();

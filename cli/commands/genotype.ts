@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { canonicalGenotype, cellHash } from '../../core/search-space/canonical.ts';
+import type { Genotype } from '../../core/search-space/genotype.ts';
+import { NASNET_A } from '../../core/search-space/nasnet-a.ts';
+import { cellDot, dartsText, genotypeText } from '../../core/search-space/render.ts';
+import { validateGenotype } from '../../core/search-space/validate-genotype.ts';
+
+const FORMATS = ['text', 'json', 'dot', 'darts', 'hash', 'canonical'] as const;
+type Format = (typeof FORMATS)[number];
+
+async function loadGenotype(source: string): Promise<Genotype> {
+  if (source === 'nasnet-a') return NASNET_A;
+  let text: string;
+  try {
+    text = await readFile(source, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read genotype file ${source}: ${(error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${source} is not JSON: ${(error as Error).message}`);
+  }
+  return validateGenotype(value);
+}
+
+/** `nasnet genotype`: checks and renders a cell pair. */
+export function registerGenotypeCommand(program: Command): void {
+  program
+    .command('genotype')
+    .description('validate a genotype (nasnet-a or a JSON file) and print it as text, JSON, Graphviz dot, DARTS, its hash or canonical form')
+    .argument('<genotype>', 'nasnet-a, or a JSON file {"normal": [...], "reduction": [...]}')
+    .option('--format <format>', `one of ${FORMATS.join(', ')}`, (value: string): Format => {
+      if (!(FORMATS as readonly string[]).includes(value)) {
+        throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
+      }
+      return value as Format;
+    }, 'text')
+    .action(async (source: string, options: { format: Format }) => {
+      const genotype = await loadGenotype(source);
+      const out: Record<Format, () => string> = {
+        text: () => genotypeText(genotype),
+        json: () => JSON.stringify(genotype),
+        dot: () => `${cellDot(genotype, 'normal')}\n${cellDot(genotype, 'reduction')}`,
+        darts: () => dartsText(genotype),
+        hash: () => cellHash(genotype),
+        canonical: () => JSON.stringify(canonicalGenotype(genotype), null, 2),
+      };
+      process.stdout.write(`${out[options.format]()}\n`);
+    });
+}
