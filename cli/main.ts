@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { registerAuditCommand } from './commands/audit.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerGenotypeCommand } from './commands/genotype.ts';
+import { registerParamsCommand } from './commands/params.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -14,6 +15,7 @@ const program = new Command('nasnet')
 registerEventsCommand(program);
 registerAuditCommand(program);
 registerGenotypeCommand(program);
+registerParamsCommand(program);
 
 try {
   await program.parseAsync();

@@ -9,7 +9,8 @@ import { validateGenotype } from '../../core/search-space/validate-genotype.ts';
 const FORMATS = ['text', 'json', 'dot', 'darts', 'hash', 'canonical'] as const;
 type Format = (typeof FORMATS)[number];
 
-async function loadGenotype(source: string): Promise<Genotype> {
+/** `nasnet-a` or a JSON file, validated. */
+export async function loadGenotype(source: string): Promise<Genotype> {
   if (source === 'nasnet-a') return NASNET_A;
   let text: string;
   try {
