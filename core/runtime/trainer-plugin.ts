@@ -1,0 +1,63 @@
+import type { Genotype } from '../search-space/genotype.ts';
+
+/**
+ * The contract between the search and whatever trains a child network (DESIGN.md §6).
+ * The runtime turns calls and results into events; a plugin never touches the store.
+ */
+export interface TrainingJob {
+  experimentId: string;
+  sampleId: string;
+  attempt: number;
+  genotype: Genotype;
+  /** Normal cells per stack and filters of the first stack. */
+  network: { N: number; filters: number };
+  /** `fashion-mnist-mini`, `fashion-mnist`, `cifar10`, or a directory. */
+  dataset: string;
+  epochs: number;
+  seed: number;
+  /** Plugin-specific settings (optimizer, batch size, …), validated by the plugin. */
+  settings?: Record<string, unknown>;
+}
+
+export interface TrainingProgress {
+  epoch: number;
+  epochs: number;
+  metrics: Record<string, number>;
+}
+
+export interface TrainingResult {
+  /** The reward: accuracy on examples held out from the training set. */
+  validationAccuracy: number;
+  testAccuracy: number | null;
+  loss: number;
+  params: number;
+  multAdds: number;
+  seconds: number;
+  imagesPerSec: number;
+  backend: string;
+  device: string;
+}
+
+/** A training that ended without a result; `retryable` tells the runtime whether another attempt may help. */
+export class TrainingFailure extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'TrainingFailure';
+  }
+}
+
+export interface TrainerContext {
+  /** Aborted when the run must stop (shutdown, lease lost); the plugin stops promptly and throws. */
+  signal: AbortSignal;
+  progress(progress: TrainingProgress): void;
+}
+
+export interface TrainerPlugin {
+  readonly name: string;
+  train(job: TrainingJob, context: TrainerContext): Promise<TrainingResult>;
+  close?(): Promise<void>;
+}
