@@ -4,6 +4,7 @@ import { registerAuditCommand } from './commands/audit.ts';
 import { registerEventsCommand } from './commands/events.ts';
 import { registerGenotypeCommand } from './commands/genotype.ts';
 import { registerParamsCommand } from './commands/params.ts';
+import { registerTrainCommand } from './commands/train.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -16,6 +17,7 @@ registerEventsCommand(program);
 registerAuditCommand(program);
 registerGenotypeCommand(program);
 registerParamsCommand(program);
+registerTrainCommand(program);
 
 try {
   await program.parseAsync();

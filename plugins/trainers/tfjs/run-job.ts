@@ -1,0 +1,42 @@
+import type { TrainerContext, TrainingJob, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
+import type { Dataset } from '../../datasets/dataset.ts';
+import { loadDataset } from '../../datasets/resolve.ts';
+import type { TfRuntime } from './tf-runtime.ts';
+import { trainNetwork } from './train-network.ts';
+import { trainSettings } from './train-settings.ts';
+
+/**
+ * One training job on a loaded tfjs runtime: what both the in-process trainer and each pool
+ * worker run. Datasets are cached per process: a worker trains many children on the same data.
+ */
+export class JobRunner {
+  private readonly datasets = new Map<string, Dataset>();
+
+  constructor(
+    readonly runtime: TfRuntime,
+    private readonly defaults: Record<string, unknown> = {},
+  ) {}
+
+  async run(job: TrainingJob, context: TrainerContext): Promise<TrainingResult> {
+    const settings = trainSettings(this.defaults, { epochs: job.epochs, seed: job.seed }, job.settings);
+    let dataset = this.datasets.get(job.dataset);
+    if (!dataset) this.datasets.set(job.dataset, (dataset = loadDataset(job.dataset)));
+    const [height] = dataset.imageShape;
+    return trainNetwork(
+      this.runtime,
+      dataset,
+      {
+        genotype: job.genotype,
+        N: job.network.N,
+        filters: job.network.filters,
+        // small images keep their size through the stem; ImageNet-size ones are reduced by it
+        stem: height > 64 ? 'imagenet' : 'small',
+        stemFilters: height > 64 ? 32 : 3 * job.network.filters,
+        dropPath: settings.dropPath > 0,
+        auxHead: settings.auxHead,
+      },
+      settings,
+      { signal: context.signal, progress: context.progress },
+    );
+  }
+}

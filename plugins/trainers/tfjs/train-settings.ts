@@ -1,0 +1,56 @@
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/** Training settings of the tfjs trainer; defaults suit a short search-time training. */
+export const trainSettingsSchema = Type.Object(
+  {
+    epochs: Type.Integer({ minimum: 1, maximum: 10_000 }),
+    batchSize: Type.Integer({ minimum: 1, maximum: 4096 }),
+    optimizer: Type.Enum(['sgd', 'adam']),
+    learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+    momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+    weightDecay: Type.Number({ minimum: 0, maximum: 1 }),
+    batchNormMomentum: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+    validationFraction: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+    maxTrainExamples: Type.Integer({ minimum: 0 }),
+    augment: Type.Boolean(),
+    dropPath: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+    auxHead: Type.Boolean(),
+    auxWeight: Type.Number({ minimum: 0 }),
+    evaluateTest: Type.Boolean(),
+    seed: Type.Integer(),
+  },
+  { additionalProperties: false },
+);
+
+export type TrainSettings = Static<typeof trainSettingsSchema>;
+
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
+  epochs: 1,
+  batchSize: 64,
+  optimizer: 'sgd',
+  learningRate: 0.05,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  batchNormMomentum: 0.9,
+  validationFraction: 0.1,
+  maxTrainExamples: 0,
+  augment: true,
+  dropPath: 0,
+  auxHead: false,
+  auxWeight: 0.4,
+  evaluateTest: false,
+  seed: 1,
+};
+
+const check = Compile(trainSettingsSchema);
+
+/** Defaults overlaid with the given settings, checked; the error names the setting and the value. */
+export function trainSettings(...layers: Array<Record<string, unknown> | undefined>): TrainSettings {
+  const merged: Record<string, unknown> = { ...DEFAULT_TRAIN_SETTINGS };
+  for (const layer of layers) if (layer) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+  if (check.Check(merged)) return merged;
+  const error = check.Errors(merged)[0]!;
+  const field = error.instancePath.slice(1) || ((error.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? 'settings');
+  throw new RangeError(`training setting ${field} ${error.keyword === 'boolean' ? 'is not a known setting' : error.message} (got ${JSON.stringify(merged[field])})`);
+}
