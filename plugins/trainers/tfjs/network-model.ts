@@ -65,15 +65,15 @@ export class NetworkModel {
         // He normal, as the reference code (fan-in: kh · kw · input channels)
         const std = Math.sqrt(2 / (kh * kw * inputChannels));
         this.weights.set(node.id, {
-          kernel: tf.variable(tf.randomNormal([kh, kw, inputChannels, node.filters], 0, std, 'float32', nodeSeed), true, `n${node.id}_kernel`),
-          ...(node.bias ? { bias: tf.variable(tf.zeros([node.filters]), true, `n${node.id}_bias`) } : {}),
+          kernel: tf.variable(tf.randomNormal([kh, kw, inputChannels, node.filters], 0, std, 'float32', nodeSeed), true),
+          ...(node.bias ? { bias: tf.variable(tf.zeros([node.filters]), true) } : {}),
         });
         break;
       }
       case 'depthwise': {
         const std = Math.sqrt(2 / (node.kernel * node.kernel));
         this.weights.set(node.id, {
-          kernel: tf.variable(tf.randomNormal([node.kernel, node.kernel, inputChannels, 1], 0, std, 'float32', nodeSeed), true, `n${node.id}_depthwise`),
+          kernel: tf.variable(tf.randomNormal([node.kernel, node.kernel, inputChannels, 1], 0, std, 'float32', nodeSeed), true),
         });
         break;
       }
@@ -82,18 +82,18 @@ export class NetworkModel {
         const fanIn = h * w * c;
         const limit = Math.sqrt(6 / (fanIn + node.units));
         this.weights.set(node.id, {
-          kernel: tf.variable(tf.randomUniform([fanIn, node.units], -limit, limit, 'float32', nodeSeed), true, `n${node.id}_dense`),
-          bias: tf.variable(tf.zeros([node.units]), true, `n${node.id}_dense_bias`),
+          kernel: tf.variable(tf.randomUniform([fanIn, node.units], -limit, limit, 'float32', nodeSeed), true),
+          bias: tf.variable(tf.zeros([node.units]), true),
         });
         break;
       }
       case 'batchnorm': {
         const c = node.shape[2];
         this.weights.set(node.id, {
-          gamma: tf.variable(tf.ones([c]), true, `n${node.id}_gamma`),
-          beta: tf.variable(tf.zeros([c]), true, `n${node.id}_beta`),
-          movingMean: tf.variable(tf.zeros([c]), false, `n${node.id}_mean`),
-          movingVariance: tf.variable(tf.ones([c]), false, `n${node.id}_variance`),
+          gamma: tf.variable(tf.ones([c]), true),
+          beta: tf.variable(tf.zeros([c]), true),
+          movingMean: tf.variable(tf.zeros([c]), false),
+          movingVariance: tf.variable(tf.ones([c]), false),
         });
         break;
       }

@@ -6,7 +6,7 @@ import type { Dataset, Split } from '../../datasets/dataset.ts';
 import { channelStats, type ChannelStats } from '../../datasets/normalise.ts';
 import { splitValidation } from '../../datasets/split.ts';
 import { buildNasnetPlan, type NetworkOptions } from '../network/nasnet-plan.ts';
-import { planTotals } from '../network/plan.ts';
+import { planTotals, type NetworkPlan } from '../network/plan.ts';
 import { NetworkModel } from './network-model.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import type { TrainSettings } from './train-settings.ts';
@@ -106,9 +106,26 @@ export async function trainNetwork(
 }
 
 /**
+ * Peak memory of a training step is about five times the activations of its batch (measured
+ * on WASM: forward activations, their gradients and the tape's saved tensors). WebAssembly
+ * memory stops at 4 GB, so a batch whose step would not fit is split into micro-batches
+ * whose gradients are summed before one update.
+ */
+const PEAK_PER_ACTIVATION_BYTE = 5;
+export const DEFAULT_STEP_MEMORY_BUDGET = 2.5e9;
+
+export function microBatchSize(plan: NetworkPlan, batchSize: number, budgetBytes = DEFAULT_STEP_MEMORY_BUDGET): number {
+  let values = 0;
+  for (const node of plan.nodes) values += node.shape[0] * node.shape[1] * node.shape[2];
+  const perExample = values * 4 * PEAK_PER_ACTIVATION_BYTE;
+  return Math.max(1, Math.min(batchSize, Math.floor(budgetBytes / perExample)));
+}
+
+/**
  * One optimisation step on a batch (exported for the training benchmark): forward with batch
  * statistics and drop-path, cross-entropy (+ auxiliary head) + L2, the optimizer's update,
- * then the batch-norm moving averages. Returns the loss and how many predictions were right.
+ * then the batch-norm moving averages. Returns the cross-entropy loss and how many
+ * predictions were right. Large batches run as micro-batches (see microBatchSize).
  */
 export function trainStep(
   { tf }: TfRuntime,
@@ -118,43 +135,63 @@ export function trainStep(
   settings: Pick<TrainSettings, 'auxWeight' | 'seed' | 'dropPath' | 'weightDecay'>,
   progress: number,
   step: number,
+  memoryBudget = DEFAULT_STEP_MEMORY_BUDGET,
 ): { loss: number; hits: number } {
-  const input = model.plan.nodes[model.plan.input]!.shape;
-  const [h, w, c] = input;
+  const [h, w, c] = model.plan.nodes[model.plan.input]!.shape;
   const classes = model.plan.nodes[model.plan.logits]!.shape[2];
-  let stats: ReturnType<NetworkModel['forward']>['batchStats'] = [];
+  const micro = microBatchSize(model.plan, batch.size, memoryBudget);
+  const size = h * w * c;
+  let dataLoss = 0;
   let hits = 0;
-  const loss = tf.tidy(() => {
-    const x = tf.tensor4d(batch.x, [batch.size, h, w, c]);
-    const labels = tf.oneHot(tf.tensor1d(batch.y, 'int32'), classes);
-    const cost = optimizer.minimize(() => {
-      const out = model.forward(x, {
-        training: true,
-        aux: settings.auxWeight > 0,
-        seed: settings.seed * 1_000_003 + step,
-        // ScheduledDropPath: deeper cells and later steps drop more
-        dropProbability: (cell) => settings.dropPath * ((cell + 1) / model.plan.cells) * progress,
-      });
-      stats = out.batchStats.map((s) => ({ node: s.node, mean: tf.keep(s.mean), variance: tf.keep(s.variance) }));
-      hits = tf.equal(tf.argMax(out.logits, 1), tf.tensor1d(batch.y, 'int32')).sum().dataSync()[0]!;
-      let total = tf.losses.softmaxCrossEntropy(labels, out.logits) as tfTypes.Scalar;
-      if (out.auxLogits) total = total.add(tf.losses.softmaxCrossEntropy(labels, out.auxLogits).mul(settings.auxWeight));
-      if (settings.weightDecay > 0) {
-        const squares = tf.addN(model.decayedVariables().map((v) => tf.sum(tf.square(v))));
-        total = total.add(squares.mul(settings.weightDecay / 2));
-      }
-      return total;
-    }, true);
-    return cost!;
-  });
-  const value = loss.dataSync()[0]!;
-  loss.dispose();
-  model.updateBatchNormStatistics(stats);
-  for (const s of stats) {
-    s.mean.dispose();
-    s.variance.dispose();
+  let summed: Record<string, tfTypes.Tensor> | null = null;
+  let finite = true;
+  for (let start = 0; start < batch.size; start += micro) {
+    const n = Math.min(micro, batch.size - start);
+    // each micro-batch carries its share of the batch's mean loss and of the L2 term
+    const share = n / batch.size;
+    let stats: ReturnType<NetworkModel['forward']>['batchStats'] = [];
+    const { value, grads } = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x.subarray(start * size, (start + n) * size), [n, h, w, c]);
+      const labelIds = tf.tensor1d(batch.y.subarray(start, start + n), 'int32');
+      const labels = tf.oneHot(labelIds, classes);
+      return tf.variableGrads(() => {
+        const out = model.forward(x, {
+          training: true,
+          aux: settings.auxWeight > 0,
+          seed: settings.seed * 1_000_003 + step * 64 + start,
+          // ScheduledDropPath: deeper cells and later steps drop more
+          dropProbability: (cell) => settings.dropPath * ((cell + 1) / model.plan.cells) * progress,
+        });
+        stats = out.batchStats.map((s) => ({ node: s.node, mean: tf.keep(s.mean), variance: tf.keep(s.variance) }));
+        hits += tf.equal(tf.argMax(out.logits, 1), labelIds).sum().dataSync()[0]!;
+        const crossEntropy = tf.losses.softmaxCrossEntropy(labels, out.logits) as tfTypes.Scalar;
+        dataLoss += crossEntropy.dataSync()[0]! * share;
+        let total: tfTypes.Scalar = crossEntropy;
+        if (out.auxLogits) total = total.add(tf.losses.softmaxCrossEntropy(labels, out.auxLogits).mul(settings.auxWeight));
+        if (settings.weightDecay > 0) {
+          const squares = tf.addN(model.decayedVariables().map((v) => tf.sum(tf.square(v))));
+          total = total.add(squares.mul(settings.weightDecay / 2));
+        }
+        return total.mul(share) as tfTypes.Scalar;
+      }, model.trainableVariables());
+    });
+    finite &&= Number.isFinite(value.dataSync()[0]!);
+    value.dispose();
+    if (summed === null) summed = grads;
+    else {
+      const previous: Record<string, tfTypes.Tensor> = summed;
+      summed = tf.tidy(() => Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g.add(previous[name]!)])));
+      for (const t of [...Object.values(previous), ...Object.values(grads)]) t.dispose();
+    }
+    model.updateBatchNormStatistics(stats);
+    for (const s of stats) {
+      s.mean.dispose();
+      s.variance.dispose();
+    }
   }
-  return { loss: value, hits };
+  if (finite) optimizer.applyGradients(summed!);
+  for (const t of Object.values(summed!)) t.dispose();
+  return { loss: finite ? dataLoss : Number.NaN, hits };
 }
 
 function evaluate({ tf }: TfRuntime, model: NetworkModel, split: Split, stats: ChannelStats, batchSize: number): number {
