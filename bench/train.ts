@@ -26,6 +26,7 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '64' },
     backends: { type: 'string', default: BACKENDS.join(',') },
     'cpu-steps': { type: 'string', default: '1' },
+    'cpu-batch': { type: 'string', default: '4' },
     'pool-examples': { type: 'string', default: '640' },
     'no-pool': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -41,6 +42,7 @@ const planFor = (filters: number): NetworkPlan =>
 
 interface Row {
   backend: string;
+  batchSize: number;
   device?: string;
   threads: number;
   filters: number;
@@ -50,7 +52,7 @@ interface Row {
   steps: number;
 }
 
-function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: number): Row {
+function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: number, batchSize: number, warmup: number): Row {
   const { tf } = runtime;
   const plan = planFor(filters);
   const model = new NetworkModel(tf, plan, 1);
@@ -67,6 +69,7 @@ function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: number): R
     return {
       backend: runtime.backend,
       device: runtime.device,
+      batchSize,
       threads: 1,
       filters,
       params: planTotals(plan).trainableParams,
@@ -88,7 +91,7 @@ function timeTorch(filters: number, threads: number): Row | null {
   });
   if (run.status !== 0) return null;
   const out = JSON.parse(run.stdout) as { imagesPerSec: number; msPerImage: number; params: number };
-  return { backend: 'pytorch', threads, filters, params: out.params, imagesPerSec: round(out.imagesPerSec), msPerImage: round(out.msPerImage), steps };
+  return { backend: 'pytorch', batchSize, threads, filters, params: out.params, imagesPerSec: round(out.imagesPerSec), msPerImage: round(out.msPerImage), steps };
 }
 
 function torchAvailable(): string | null {
@@ -134,9 +137,12 @@ for (const backend of values.backends!.split(',') as BackendChoice[]) {
     continue;
   }
   for (const filters of filtersList) {
-    // The pure-JS backend takes minutes per step: measure it once, on the smallest network.
-    if (backend === 'cpu' && filters !== filtersList[0]) continue;
-    results.push(timeTfjs(runtime, filters, backend === 'cpu' ? Number(values['cpu-steps']) : steps));
+    // The pure-JS backend takes seconds per image: one small step, on the smallest network.
+    if (backend === 'cpu') {
+      if (filters === filtersList[0]) results.push(timeTfjs(runtime, filters, Number(values['cpu-steps']), Number(values['cpu-batch']), 0));
+      continue;
+    }
+    results.push(timeTfjs(runtime, filters, steps, batchSize, warmup));
   }
 }
 const torchVersion = torchAvailable();
