@@ -1,5 +1,5 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import { TrainingFailure, type TrainingProgress } from '../../../core/runtime/trainer-plugin.ts';
+import { TrainingFailure, type TrainingProgress, type TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
 import { defaultAugmentation } from '../../datasets/augment.ts';
 import { batches } from '../../datasets/batches.ts';
 import type { Dataset, Split } from '../../datasets/dataset.ts';
@@ -11,17 +11,6 @@ import { NetworkModel } from './network-model.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import type { TrainSettings } from './train-settings.ts';
 
-export interface TrainOutcome {
-  validationAccuracy: number;
-  testAccuracy: number | null;
-  loss: number;
-  params: number;
-  multAdds: number;
-  seconds: number;
-  imagesPerSec: number;
-  backend: string;
-  device: string;
-}
 
 /**
  * Trains one child network and measures it. The reward is the accuracy on examples held out
@@ -34,7 +23,7 @@ export async function trainNetwork(
   network: Omit<NetworkOptions, 'imageShape' | 'classes'>,
   settings: TrainSettings,
   hooks: { signal?: AbortSignal; progress?: (progress: TrainingProgress) => void } = {},
-): Promise<TrainOutcome> {
+): Promise<TrainingResult> {
   const { tf } = runtime;
   const started = performance.now();
   const held = splitValidation(dataset.train, { fraction: settings.validationFraction, seed: settings.seed });
