@@ -145,8 +145,8 @@ export interface PlanTotals {
   multAdds: number;
 }
 
-/** Totals over the nodes that `logits` depends on (and the auxiliary head when asked). */
-export function planTotals(plan: NetworkPlan, { auxHead = false } = {}): PlanTotals {
+/** The nodes `logits` depends on (and the auxiliary head's, when asked): what a forward pass computes. */
+export function reachableNodes(plan: NetworkPlan, { auxHead = false } = {}): Set<number> {
   const needed = new Set<number>();
   const visit = (id: number) => {
     if (needed.has(id)) return;
@@ -157,10 +157,15 @@ export function planTotals(plan: NetworkPlan, { auxHead = false } = {}): PlanTot
   };
   visit(plan.logits);
   if (auxHead && plan.auxLogits !== null) visit(plan.auxLogits);
+  return needed;
+}
+
+/** Totals over the nodes that `logits` depends on (and the auxiliary head when asked). */
+export function planTotals(plan: NetworkPlan, { auxHead = false } = {}): PlanTotals {
   let params = 0;
   let trainableParams = 0;
   let multAdds = 0;
-  for (const id of needed) {
+  for (const id of reachableNodes(plan, { auxHead })) {
     const node = plan.nodes[id]!;
     params += node.params;
     trainableParams += node.kind === 'batchnorm' ? node.params / 2 : node.params;

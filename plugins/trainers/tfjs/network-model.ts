@@ -1,5 +1,5 @@
 import type * as tfTypes from '@tensorflow/tfjs';
-import type { NetworkPlan, PlanNode } from '../network/plan.ts';
+import { reachableNodes, type NetworkPlan, type PlanNode } from '../network/plan.ts';
 import type { Tf } from './tf-runtime.ts';
 
 type Tensor = tfTypes.Tensor;
@@ -41,6 +41,8 @@ export interface ForwardResult {
  */
 export class NetworkModel {
   private readonly weights = new Map<number, NodeWeights>();
+  private withAux: Set<number> | null = null;
+  private withoutAux: Set<number> | null = null;
 
   constructor(
     private readonly tf: Tf,
@@ -124,7 +126,8 @@ export class NetworkModel {
     const { tf, plan } = this;
     const values: Array<Tensor | undefined> = new Array(plan.nodes.length);
     const batchStats: ForwardResult['batchStats'] = [];
-    const wanted = this.wantedNodes(options.aux === true);
+    // computed once per model: forward runs every step
+    const wanted = options.aux ? (this.withAux ??= reachableNodes(plan, { auxHead: true })) : (this.withoutAux ??= reachableNodes(plan));
     for (const node of plan.nodes) {
       if (!wanted.has(node.id)) continue;
       values[node.id] = node.kind === 'input' ? images : this.apply(node, values, options, batchStats);
@@ -152,20 +155,6 @@ export class NetworkModel {
   dispose(): void {
     for (const w of this.weights.values()) for (const v of Object.values(w)) (v as Variable).dispose();
     this.weights.clear();
-  }
-
-  private wantedNodes(aux: boolean): Set<number> {
-    const wanted = new Set<number>();
-    const visit = (id: number) => {
-      if (wanted.has(id)) return;
-      wanted.add(id);
-      const node = this.plan.nodes[id]!;
-      if ('input' in node) visit(node.input);
-      if ('inputs' in node) node.inputs.forEach(visit);
-    };
-    visit(this.plan.logits);
-    if (aux && this.plan.auxLogits !== null) visit(this.plan.auxLogits);
-    return wanted;
   }
 
   private apply(node: PlanNode, values: Array<Tensor | undefined>, options: ForwardOptions, batchStats: ForwardResult['batchStats']): Tensor {
