@@ -97,6 +97,13 @@ const ExperimentStopped = strict({
   samples: count,
 });
 
+/** A stopped experiment continues (`nasnet resume`); the samples drawn so far stay as they are. */
+const ExperimentResumed = strict({
+  experimentId: id,
+  samples: count,
+  writerId: id,
+});
+
 // ---- trial-<sampleId> -------------------------------------------------------------------
 
 const TrialClaimed = strict({
@@ -199,6 +206,7 @@ export const EVENT_SCHEMAS = {
   PolicyUpdated: { version: 1, data: PolicyUpdated },
   ExperimentCompleted: { version: 1, data: ExperimentCompleted },
   ExperimentStopped: { version: 1, data: ExperimentStopped },
+  ExperimentResumed: { version: 1, data: ExperimentResumed },
   TrialClaimed: { version: 1, data: TrialClaimed },
   TrialReleased: { version: 1, data: TrialReleased },
   TrainingProgressed: { version: 1, data: TrainingProgressed },

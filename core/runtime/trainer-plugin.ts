@@ -57,7 +57,24 @@ export interface TrainerContext {
 }
 
 export interface TrainerPlugin {
+  /** Recorded in every TrialClaimed; a worker only trains experiments configured for this name. */
   readonly name: string;
+  /** Where it computes (e.g. `wasm` / `1 thread`), once it has started; recorded in TrialClaimed. */
+  describe?(): Promise<{ backend: string; device: string }>;
   train(job: TrainingJob, context: TrainerContext): Promise<TrainingResult>;
   close?(): Promise<void>;
 }
+
+/** What the runtime tells a plugin when it creates one. */
+export interface TrainerOptions {
+  /** How many trainings the runtime will run at once (`--workers k`). */
+  concurrency: number;
+  /** Plugin options from the command line or config file (e.g. `{backend: 'wasm'}`), validated by the plugin. */
+  options: Record<string, unknown>;
+}
+
+/**
+ * A trainer module — built in, or loaded from a path with `--trainer ./my-trainer.js` —
+ * exports `createTrainer` (or a default export) of this type.
+ */
+export type TrainerFactory = (options: TrainerOptions) => TrainerPlugin | Promise<TrainerPlugin>;

@@ -105,6 +105,7 @@ export function exampleOfEveryType(experimentId: string): NasnetEvent[] {
     },
     { type: 'ExperimentCompleted', data: { experimentId, samples: 1, completed: 1, failed: 0, bestSampleId: sample, bestReward: 0.9 } },
     { type: 'ExperimentStopped', data: { experimentId, reason: 'SIGINT', samples: 1 } },
+    { type: 'ExperimentResumed', data: { experimentId, samples: 1, writerId: 'host/42' } },
     {
       type: 'TrialClaimed',
       data: { experimentId, sampleId: sample, workerId: 'w1', plugin: 'tfjs', backend: 'wasm', leaseDeadline: '2026-11-28T01:00:00.000Z', attempt: 1 },

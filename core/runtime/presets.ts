@@ -1,0 +1,95 @@
+import { DEFAULT_TRIALS, type SearchConfig } from './search-config.ts';
+
+export const PRESET_NAMES = ['tiny', 'demo', 'small', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+/** A preset: the configuration it stands for, and how many local workers it runs by default. */
+export interface Preset {
+  config: SearchConfig;
+  workers: number;
+  description: string;
+}
+
+// Search-time training is short on purpose (the paper trains each child 20 epochs and only
+// the final cells long): a child's reward must rank cells, not reach its best accuracy.
+// Adam learns fastest in a few hundred steps, so the CPU presets use it.
+const quickTraining = { optimizer: 'adam', learningRate: 0.01, batchSize: 32, augment: false };
+
+export const PRESETS: Record<PresetName, Preset> = {
+  tiny: {
+    description: 'for tests: 8 samples in batches of 4, 2 workers, children of ~25k parameters trained on 512 images (about a minute on 2 cores)',
+    workers: 2,
+    config: {
+      preset: 'tiny',
+      strategy: 'ppo',
+      controller: { batchSize: 4 },
+      samples: 8,
+      trainer: 'tfjs',
+      trainerOptions: {},
+      dataset: 'fashion-mnist-mini',
+      network: { N: 1, filters: 4 },
+      epochs: 1,
+      training: { ...quickTraining, maxTrainExamples: 512 },
+      reuse: true,
+      trials: { ...DEFAULT_TRIALS },
+    },
+  },
+  demo: {
+    description: 'the npm start demo: 16 samples in batches of 4 on fashion-mnist-mini, 2 workers (under 5 minutes on 2 cores)',
+    workers: 2,
+    config: {
+      preset: 'demo',
+      strategy: 'ppo',
+      controller: { batchSize: 4 },
+      samples: 16,
+      trainer: 'tfjs',
+      trainerOptions: {},
+      dataset: 'fashion-mnist-mini',
+      network: { N: 1, filters: 4 },
+      epochs: 1,
+      training: { ...quickTraining, maxTrainExamples: 1024 },
+      reuse: true,
+      trials: { ...DEFAULT_TRIALS },
+    },
+  },
+  small: {
+    description: '200 samples in batches of 10 on fashion-mnist-mini, children N=1 with 8 filters trained 2 epochs (hours on 2 cores, minutes on a GPU)',
+    workers: 2,
+    config: {
+      preset: 'small',
+      strategy: 'ppo',
+      controller: { batchSize: 10 },
+      samples: 200,
+      trainer: 'tfjs',
+      trainerOptions: {},
+      dataset: 'fashion-mnist-mini',
+      network: { N: 1, filters: 8 },
+      epochs: 2,
+      training: { ...quickTraining },
+      reuse: true,
+      trials: { ...DEFAULT_TRIALS },
+    },
+  },
+  paper: {
+    description: "the paper's search: 20,000 children on CIFAR-10 (45k train / 5k held out), 20 epochs each, PPO with batches of 20 (needs a GPU cluster)",
+    workers: 1,
+    config: {
+      preset: 'paper',
+      strategy: 'ppo',
+      controller: {},
+      samples: 20_000,
+      trainer: 'tfjs',
+      trainerOptions: {},
+      dataset: 'cifar10',
+      network: { N: 2, filters: 32 },
+      epochs: 20,
+      training: { optimizer: 'sgd', learningRate: 0.05, validationFraction: 0.1 },
+      reuse: true,
+      trials: { ...DEFAULT_TRIALS, leaseSeconds: 3600 },
+    },
+  },
+};
+
+export function isPresetName(value: unknown): value is PresetName {
+  return typeof value === 'string' && (PRESET_NAMES as readonly string[]).includes(value);
+}
