@@ -1,8 +1,21 @@
+import { hostname } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { filtersForPenultimate } from '../../plugins/trainers/network/nasnet-plan.ts';
+import { EVENT_SCHEMAS, type EventData } from '../../core/events/catalogue.ts';
+import type { EventEnvelope, NasnetEvent } from '../../core/events/event.ts';
+import { deterministicEventId } from '../../core/events/ids.ts';
+import type { JsonObject } from '../../core/events/json.ts';
+import { eventMetadata } from '../../core/events/metadata.ts';
+import { TrainingFailure, type TrainingResult } from '../../core/runtime/trainer-plugin.ts';
+import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
+import { WrongExpectedVersionError } from '../../core/store/errors.ts';
+import { openStore } from '../../core/store/open-store.ts';
+import type { EventStore } from '../../core/store/port.ts';
+import { DatasetError } from '../../plugins/datasets/dataset.ts';
+import { cellOutputWidth, filtersForPenultimate } from '../../plugins/trainers/network/nasnet-plan.ts';
 import { JobRunner } from '../../plugins/trainers/tfjs/run-job.ts';
 import { BACKENDS, loadTf, type BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
-import { loadGenotype } from './genotype.ts';
+import { trainSettings } from '../../plugins/trainers/tfjs/train-settings.ts';
+import { checkTransferId, newTransferId, resolveGenotypeSource } from '../resolve-source.ts';
 
 const number = (flag: string, integer: boolean) => (value: string) => {
   const n = Number(value);
@@ -27,18 +40,74 @@ interface TrainOptions {
   augment: boolean;
   seed: number;
   backend?: BackendChoice;
+  store: string;
+  transferId?: string;
   json: boolean;
 }
 
+type TransferEventType = 'TransferRequested' | 'TransferProgressed' | 'TransferCompleted' | 'TransferFailed';
+
 /**
- * `nasnet train`: trains one genotype at a chosen size and reports validation and test
- * accuracy. (Recording it as a transfer- stream of events comes with the search runtime.)
+ * Appends one transfer's events in order, each expecting the revision the previous one left,
+ * so a second writer on the same transfer id fails instead of interleaving. Progress arrives
+ * through a synchronous callback, hence the chain.
+ */
+class TransferLog {
+  private revision: bigint | 'no_stream' = 'no_stream';
+  private chain: Promise<void> = Promise.resolve();
+  private requestedId: string | null = null;
+  private failure: unknown = null;
+  private readonly writerId = `nasnet-train@${hostname()}:${process.pid}`;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly transferId: string,
+    private readonly stream: string,
+  ) {}
+
+  /** Queues an event; ids are derived from the transfer (and the epoch), so a retried append is stored once. */
+  append<T extends TransferEventType>(type: T, data: EventData<T>, ...idParts: number[]): Promise<void> {
+    const id = deterministicEventId(this.transferId, type, ...idParts);
+    const envelope: EventEnvelope<T> = { id, type, version: EVENT_SCHEMAS[type].version, data, metadata: eventMetadata(this.transferId, this.writerId, this.requestedId) };
+    if (type === 'TransferRequested') this.requestedId = id;
+    const appended = this.chain.then(async () => {
+      const { nextRevision } = await this.store.append(this.stream, [envelope as unknown as NasnetEvent], this.revision);
+      this.revision = nextRevision;
+    });
+    this.chain = appended.catch((error: unknown) => {
+      this.failure ??= error;
+    });
+    return appended;
+  }
+
+  /** Waits for every queued append and throws the first failure among them. */
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+}
+
+/** Metrics go into events as JSON numbers: a diverged loss (NaN) is left out rather than refused. */
+function finiteMetrics(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter(([, value]) => Number.isFinite(value)));
+}
+
+function resultData(transferId: string, result: TrainingResult): EventData<'TransferCompleted'> {
+  const { device: _device, ...measured } = result;
+  return { transferId, ...measured };
+}
+
+/**
+ * `nasnet train`: trains one genotype at a chosen size, reports validation and test accuracy,
+ * and records the run as a `transfer-<id>` stream (TransferRequested → TransferProgressed… →
+ * TransferCompleted / TransferFailed). Everything that can be checked is checked before the
+ * store is opened, so bad input leaves the store as it was.
  */
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .description('train a genotype (nasnet-a or a file) at a chosen N and size on a dataset, and report its accuracy')
-    .option('--genotype <genotype>', 'nasnet-a, or a genotype JSON file', 'nasnet-a')
+    .description('train a genotype (nasnet-a, a file, or a sample of a search) at a chosen N and size on a dataset, report its accuracy and record it as a transfer')
+    .option('--genotype <genotype>', 'nasnet-a, a genotype JSON file, <experimentId>#best or <experimentId>#<sampleId>', 'nasnet-a')
     .option('--dataset <name>', 'fashion-mnist-mini, fashion-mnist, cifar10, or a directory', 'fashion-mnist-mini')
     .requiredOption('--N <n>', 'normal cells per stack', number('--N', true))
     .option('--F <f>', 'filters in the penultimate layer (the paper\'s "N @ F")', number('--F', true))
@@ -57,50 +126,103 @@ export function registerTrainCommand(program: Command): void {
       if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(value)}`);
       return value as BackendChoice;
     })
+    .option('--store <address>', 'event store to record the transfer in: sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .option('--transfer-id <id>', 'id of the transfer stream (default t-<yyyymmdd-hhmmss>-<4 hex>, UTC)')
     .option('--json', 'print progress and the result as JSON lines', false)
     .action(async (options: TrainOptions) => {
-      const genotype = await loadGenotype(options.genotype);
       if ((options.F === undefined) === (options.filters === undefined)) throw new Error('give the size as --F (penultimate filters) or --filters, not both or neither');
-      const filters = options.filters ?? filtersForPenultimate(genotype, options.F!);
-      const runtime = await loadTf(options.backend);
-      const runner = new JobRunner(runtime);
-      const print = (line: Record<string, unknown>, text: string) => process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${text}\n`);
-      print({ backend: runtime.backend, device: runtime.device }, `training on ${runtime.backend} (${runtime.device}), N = ${options.N}, ${filters} filters`);
-      const result = await runner.run(
-        {
-          experimentId: 'train',
-          sampleId: 'train-0',
-          attempt: 1,
-          genotype,
-          network: { N: options.N, filters },
-          dataset: options.dataset,
-          epochs: options.epochs,
-          seed: options.seed,
-          settings: {
-            batchSize: options.batchSize,
-            optimizer: options.optimizer,
-            learningRate: options.lr,
-            weightDecay: options.weightDecay,
-            dropPath: options.dropPath,
-            auxHead: options.auxHead,
-            maxTrainExamples: options.maxTrainExamples,
-            augment: options.augment,
-            evaluateTest: true,
-          },
-        },
-        {
-          signal: new AbortController().signal,
-          progress: (p) =>
-            print(
-              { epoch: p.epoch, epochs: p.epochs, ...p.metrics },
-              `epoch ${p.epoch}/${p.epochs}: ${Object.entries(p.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`,
-            ),
-        },
-      );
-      print(
-        { result },
-        `validation accuracy ${(result.validationAccuracy * 100).toFixed(2)}%, test accuracy ${((result.testAccuracy ?? 0) * 100).toFixed(2)}%, ` +
-          `${(result.params / 1e6).toFixed(3)}M parameters, ${result.imagesPerSec.toFixed(1)} images/s, ${result.seconds.toFixed(0)} s`,
-      );
+      const transferId = options.transferId ?? newTransferId();
+      const stream = checkTransferId(transferId);
+      let store: EventStore | null = null;
+      const getStore = async () => (store ??= await openStore(options.store));
+      try {
+        const { source, genotype, reward } = await resolveGenotypeSource(options.genotype, getStore);
+        const filters = options.filters ?? filtersForPenultimate(genotype, options.F!);
+        const F = options.F ?? 4 * cellOutputWidth(genotype, 'normal') * filters;
+        const jobSettings = {
+          batchSize: options.batchSize,
+          optimizer: options.optimizer,
+          learningRate: options.lr,
+          weightDecay: options.weightDecay,
+          dropPath: options.dropPath,
+          auxHead: options.auxHead,
+          maxTrainExamples: options.maxTrainExamples,
+          augment: options.augment,
+          evaluateTest: true,
+        };
+        // What JobRunner will train with, resolved here so a bad setting fails before anything is written.
+        const settings = trainSettings({ epochs: options.epochs, seed: options.seed }, jobSettings);
+        const runtime = await loadTf(options.backend);
+        const opened = await getStore();
+        if ((await opened.readStream(stream, { maxCount: 1 })).exists) {
+          throw new Error(`--transfer-id ${JSON.stringify(transferId)}: that transfer is already in the store ${options.store}; choose another id`);
+        }
+
+        const print = (line: Record<string, unknown>, text: string) => process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${text}\n`);
+        print(
+          { transferId, source, ...(reward === null ? {} : { reward }), backend: runtime.backend, device: runtime.device },
+          `transfer ${transferId} (${options.store}): ${source}${reward === null ? '' : ` (reward ${reward})`}\n` +
+            `training on ${runtime.backend} (${runtime.device}), N = ${options.N}, ${filters} filters`,
+        );
+        const log = new TransferLog(opened, transferId, stream);
+        const config: JsonObject = { ...settings, filters, backend: runtime.backend, device: runtime.device };
+        await log.append('TransferRequested', { transferId, source, genotype, N: options.N, F, dataset: options.dataset, config });
+
+        const abort = new AbortController();
+        // Ctrl-C ends the run between steps and records it as a retryable failure; a second one kills.
+        const onInterrupt = () => abort.abort();
+        process.once('SIGINT', onInterrupt);
+        let result: TrainingResult;
+        try {
+          result = await new JobRunner(runtime).run(
+            {
+              experimentId: 'train',
+              sampleId: 'train-0',
+              attempt: 1,
+              genotype,
+              network: { N: options.N, filters },
+              dataset: options.dataset,
+              epochs: options.epochs,
+              seed: options.seed,
+              settings: jobSettings,
+            },
+            {
+              signal: abort.signal,
+              progress: (p) => {
+                // A failed append surfaces at flush(), after the training returns.
+                log.append('TransferProgressed', { transferId, epoch: p.epoch, epochs: p.epochs, metrics: finiteMetrics(p.metrics) }, p.epoch).catch(() => undefined);
+                print(
+                  { epoch: p.epoch, epochs: p.epochs, ...p.metrics },
+                  `epoch ${p.epoch}/${p.epochs}: ${Object.entries(p.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`,
+                );
+              },
+            },
+          );
+          await log.flush();
+        } catch (error) {
+          await log.flush().catch(() => undefined);
+          const reason = (error as Error).message || String(error);
+          // A missing dataset fails again on every attempt; other unexpected errors (as in the
+          // pool's workers) may not recur.
+          const retryable = error instanceof TrainingFailure ? error.retryable : !(error instanceof DatasetError);
+          await log.append('TransferFailed', { transferId, reason, retryable });
+          throw error;
+        } finally {
+          process.off('SIGINT', onInterrupt);
+        }
+        await log.append('TransferCompleted', resultData(transferId, result));
+        print(
+          { transferId, result },
+          `validation accuracy ${(result.validationAccuracy * 100).toFixed(2)}%, test accuracy ${((result.testAccuracy ?? 0) * 100).toFixed(2)}%, ` +
+            `${(result.params / 1e6).toFixed(3)}M parameters, ${result.imagesPerSec.toFixed(1)} images/s, ${result.seconds.toFixed(0)} s`,
+        );
+      } catch (error) {
+        if (error instanceof WrongExpectedVersionError) {
+          throw new Error(`--transfer-id ${JSON.stringify(transferId)}: another process is writing that transfer (${error.message})`, { cause: error });
+        }
+        throw error;
+      } finally {
+        await (store as EventStore | null)?.close();
+      }
     });
 }

@@ -19,11 +19,19 @@ export const searchConfigSchema = Type.Object(
     samples: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
     /** The trainer plugin's name (`tfjs`, `synthetic`, or the name a module plugin reports). */
     trainer: Type.String({ minLength: 1 }),
+    /** The module path the plugin was loaded from (`--trainer ./my-trainer.js`), so `resume` can load it again. */
+    trainerModule: Type.Optional(Type.String({ minLength: 1 })),
     /** Options for the plugin (e.g. `{backend: 'wasm'}`); the plugin validates them. */
     trainerOptions: Type.Record(Type.String(), Type.Unknown()),
     dataset: Type.String({ minLength: 1 }),
-    /** Normal cells per stack and filters of the first stack of each child network. */
-    network: Type.Object({ N: Type.Integer({ minimum: 1, maximum: 64 }), filters: Type.Integer({ minimum: 1, maximum: 4096 }) }, { additionalProperties: false }),
+    /**
+     * Normal cells per stack, and the width: `filters` of the first stack, or `F`, the paper's
+     * penultimate filters, from which each child derives its own first-stack filters.
+     */
+    network: Type.Union([
+      Type.Object({ N: Type.Integer({ minimum: 1, maximum: 64 }), filters: Type.Integer({ minimum: 1, maximum: 4096 }) }, { additionalProperties: false }),
+      Type.Object({ N: Type.Integer({ minimum: 1, maximum: 64 }), F: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false }),
+    ]),
     epochs: Type.Integer({ minimum: 1, maximum: 10_000 }),
     /** Per-job training settings handed to the plugin (batch size, learning rate, …). */
     training: Type.Record(Type.String(), Type.Unknown()),
@@ -62,7 +70,8 @@ export function validateSearchConfig(config: unknown): SearchConfig {
   let value: unknown = config;
   for (const part of path) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
   const field = path.join('.') || 'config';
-  const message = extra ? 'is not a known setting' : error.message;
+  const unknownKey = extra !== undefined || (error.keyword === 'boolean' && error.schemaPath.endsWith('additionalProperties'));
+  const message = unknownKey ? 'is not a known setting' : error.message;
   throw new SearchConfigError(field, value, message);
 }
 

@@ -7,6 +7,7 @@ import { WrongExpectedVersionError } from '../store/errors.ts';
 import { START, type EventStore, type ExpectedRevision } from '../store/port.ts';
 import { foldEvent, type ExperimentState } from './experiment-state.ts';
 import { validateSearchConfig, type SearchConfig } from './search-config.ts';
+import { filtersNearPenultimate } from '../search-space/genotype.ts';
 import { decideTrial } from './trial-decisions.ts';
 import { TrainingFailure, type TrainerPlugin, type TrainingJob, type TrainingResult } from './trainer-plugin.ts';
 
@@ -178,7 +179,7 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         sampleId: sample.sampleId,
         attempt,
         genotype: sample.genotype,
-        network: config.network,
+        network: { N: config.network.N, filters: 'filters' in config.network ? config.network.filters : filtersNearPenultimate(sample.genotype, config.network.F) },
         dataset: config.dataset,
         epochs: config.epochs,
         seed: trialSeed(state.seed, index),

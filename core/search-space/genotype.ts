@@ -85,3 +85,18 @@ export function unusedBlockStates(blocks: readonly Block[]): number[] {
   return out;
 }
 
+
+/** Width of a cell's output in units of its filter count: inputs and `add` blocks are 1, `concat` blocks 2. */
+export function cellOutputWidth(genotype: Genotype, cell: CellName): number {
+  const widths = [1, 1];
+  for (const [, , , , combine] of genotype[cell]) widths.push(combine === 'add' ? 1 : 2);
+  return cellConcat(genotype, cell).reduce((sum, state) => sum + widths[state]!, 0);
+}
+
+/**
+ * First-stack filters giving about `penultimate` filters before the classifier (the paper's
+ * "N @ F"): a search's cells differ in output width, so each child rounds to its own width.
+ */
+export function filtersNearPenultimate(genotype: Genotype, penultimate: number): number {
+  return Math.max(1, Math.round(penultimate / (4 * cellOutputWidth(genotype, 'normal'))));
+}

@@ -1,4 +1,6 @@
-import { cellConcat, type CellName, type Genotype, type Op } from '../../../core/search-space/genotype.ts';
+import { cellConcat, cellOutputWidth, type CellName, type Genotype, type Op } from '../../../core/search-space/genotype.ts';
+
+export { cellOutputWidth };
 import { PlanBuilder, type NetworkPlan, type Shape } from './plan.ts';
 
 /**
@@ -41,12 +43,6 @@ export function filtersForPenultimate(genotype: Genotype, penultimate: number): 
   return filters;
 }
 
-/** Width of a cell's output in units of its filter count: inputs and `add` blocks are 1, `concat` blocks 2. */
-export function cellOutputWidth(genotype: Genotype, cell: CellName): number {
-  const widths = [1, 1];
-  for (const [, , , , combine] of genotype[cell]) widths.push(combine === 'add' ? 1 : 2);
-  return cellConcat(genotype, cell).reduce((sum, state) => sum + widths[state]!, 0);
-}
 
 interface CellInputs {
   /** h_i: the previous cell's output. */

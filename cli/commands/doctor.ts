@@ -1,0 +1,297 @@
+import { execFile } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Command } from 'commander';
+import sqlite3 from 'sqlite3';
+import { DEFAULT_STORE_ADDRESS, parseStoreAddress, type StoreAddress } from '../../core/store/address.ts';
+import { openStore } from '../../core/store/open-store.ts';
+import { SqliteConnection } from '../../core/store/sqlite/connection.ts';
+import { loadMigrations } from '../../core/store/sqlite/migrate.ts';
+import { hasCifarFiles } from '../../plugins/datasets/cifar10.ts';
+import { hasIdxFiles } from '../../plugins/datasets/idx-directory.ts';
+import { datasetLocations, FASHION_MNIST_MINI_DIR } from '../../plugins/datasets/resolve.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Outcome {
+  /** Set when the program could not run at all (ENOENT: not installed). */
+  error: NodeJS.ErrnoException | null;
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** Runs a program to completion without throwing: the probes run side by side, and a failure is a finding. */
+async function probe(file: string, args: string[], options: { cwd?: string; timeout: number }): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await execFileAsync(file, args, { ...options, encoding: 'utf8' });
+    return { error: null, status: 0, stdout, stderr };
+  } catch (caught) {
+    // execFile's error: a number `code` is the exit status; otherwise the program did not run (or was killed).
+    const failure = caught as { code?: unknown; stdout?: string; stderr?: string };
+    const output = { stdout: failure.stdout ?? '', stderr: failure.stderr ?? '' };
+    if (typeof failure.code === 'number') return { error: null, status: failure.code, ...output };
+    return { error: caught as NodeJS.ErrnoException, status: null, ...output };
+  }
+}
+
+export interface NativePackageReport {
+  installed: boolean;
+  version: string | null;
+  /** Whether importing it worked; null when it was not tried. */
+  loaded: boolean | null;
+  detail: string;
+}
+
+export interface DoctorReport {
+  node: { version: string; platform: string; arch: string };
+  cpu: { cores: number; model: string };
+  memory: { totalBytes: number; freeBytes: number };
+  tfjs: {
+    'tfjs-node-gpu': NativePackageReport;
+    'tfjs-node': NativePackageReport;
+    wasm: { ok: boolean; device: string | null; detail: string };
+  };
+  gpu: { nvidiaSmi: boolean; gpus: string[]; detail: string };
+  datasets: Record<'fashion-mnist-mini' | 'fashion-mnist' | 'cifar10', { found: boolean; path: string | null; looked: string[] }>;
+  python: { path: string; python3: string | null; torch: string | null; detail: string };
+  store: StoreReport;
+}
+
+export interface StoreReport {
+  address: string;
+  ok: boolean;
+  exists: boolean | null;
+  schemaVersion: number | null;
+  knownSchemaVersion: number | null;
+  /** A string: global positions are bigints (EventStoreDB's need up to 128 bits). */
+  headPosition: string | null;
+  detail: string;
+}
+
+function installedVersion(name: string): string | null {
+  const require = createRequire(new URL('../../package.json', import.meta.url));
+  try {
+    return (require(`${name}/package.json`) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Imports a native tfjs package in a child process: a libtensorflow that does not match the
+ * machine can abort the process that loads it, and the doctor must still print its report.
+ */
+async function nativePackage(name: string, shouldLoad: boolean, whyNot: string): Promise<NativePackageReport> {
+  const version = installedVersion(name);
+  if (version === null) return { installed: false, version: null, loaded: null, detail: 'not installed (optional: its install step downloads libtensorflow)' };
+  if (!shouldLoad) return { installed: true, version, loaded: null, detail: `installed, not loaded: ${whyNot}` };
+  // The packages are CommonJS: their API may sit on the default export.
+  const script = `const m = await import(${JSON.stringify(name)}); const tf = m.default ?? m; await tf.ready(); process.stdout.write(String(tf.getBackend()));`;
+  const child = await probe(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, timeout: 60_000 });
+  if (child.status === 0) return { installed: true, version, loaded: true, detail: `loads (backend ${child.stdout.trim() || 'unknown'})` };
+  const why = child.error?.message ?? child.stderr.trim().split('\n').find((line) => /error/i.test(line)) ?? `exit ${child.status}`;
+  return { installed: true, version, loaded: false, detail: `installed but does not load: ${why}` };
+}
+
+async function wasmBackend(): Promise<DoctorReport['tfjs']['wasm']> {
+  try {
+    const { loadTf } = await import('../../plugins/trainers/tfjs/tf-runtime.ts');
+    const { tf, device } = await loadTf('wasm');
+    const sum = tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).dataSync());
+    if (sum[0] !== 2) return { ok: false, device, detail: `loads but computes 1 + 1 = ${sum[0]}` };
+    return { ok: true, device, detail: 'loads, with nasnet\'s training kernels' };
+  } catch (error) {
+    return { ok: false, device: null, detail: (error as Error).message };
+  }
+}
+
+async function gpu(): Promise<DoctorReport['gpu']> {
+  const child = await probe('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], { timeout: 15_000 });
+  if (child.error) return { nvidiaSmi: false, gpus: [], detail: child.error.code === 'ENOENT' ? 'nvidia-smi not found: no NVIDIA driver' : child.error.message };
+  if (child.status !== 0) return { nvidiaSmi: true, gpus: [], detail: `nvidia-smi failed: ${child.stderr.trim() || child.stdout.trim() || `exit ${child.status}`}` };
+  const gpus = child.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  return { nvidiaSmi: true, gpus, detail: gpus.length > 0 ? `${gpus.length} GPU${gpus.length === 1 ? '' : 's'}` : 'no GPU listed' };
+}
+
+function isDirectory(path: string): boolean {
+  return existsSync(path) && statSync(path).isDirectory();
+}
+
+/** Presence only: loading Fashion-MNIST takes seconds, and `nasnet train` reports a broken copy precisely. */
+function datasets(): DoctorReport['datasets'] {
+  const named = (name: 'fashion-mnist' | 'cifar10') => {
+    const has = name === 'fashion-mnist' ? hasIdxFiles : hasCifarFiles;
+    const looked = datasetLocations(name).map((location) => location.dir);
+    const path = looked.find((dir) => isDirectory(dir) && has(dir)) ?? null;
+    return { found: path !== null, path, looked };
+  };
+  const mini = hasIdxFiles(FASHION_MNIST_MINI_DIR);
+  return {
+    'fashion-mnist-mini': { found: mini, path: mini ? FASHION_MNIST_MINI_DIR : null, looked: [FASHION_MNIST_MINI_DIR] },
+    'fashion-mnist': named('fashion-mnist'),
+    cifar10: named('cifar10'),
+  };
+}
+
+/** The interpreter bench/train.ts runs its PyTorch twin with (Debian's python3-torch lives there). */
+const BENCH_PYTHON = '/usr/bin/python3';
+
+async function python(): Promise<DoctorReport['python']> {
+  const script = 'import sys\nprint(sys.version.split()[0])\ntry:\n  import torch\n  print(torch.__version__)\nexcept Exception as e:\n  print("")\n  print(e)';
+  const child = await probe(BENCH_PYTHON, ['-c', script], { timeout: 60_000 });
+  if (child.error || child.status !== 0) {
+    return { path: BENCH_PYTHON, python3: null, torch: null, detail: child.error ? `${BENCH_PYTHON} not found` : `${BENCH_PYTHON} failed: ${child.stderr.trim()}` };
+  }
+  const [version = '', torch = '', why = ''] = child.stdout.split('\n');
+  return {
+    path: BENCH_PYTHON,
+    python3: version || null,
+    torch: torch || null,
+    detail: torch ? 'bench:train can run its PyTorch twin' : `torch not importable (${why || 'unknown'}): bench:train skips its PyTorch twin (apt-get install python3-torch)`,
+  };
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * Looks at a SQLite store without changing it: no file is created, no migration applied
+ * (opening it through the store would do both), and the database is opened read-only.
+ */
+async function sqliteStore(address: string, path: string): Promise<StoreReport> {
+  const known = (await loadMigrations()).at(-1)?.version ?? 0;
+  const report: StoreReport = { address, ok: false, exists: false, schemaVersion: null, knownSchemaVersion: known, headPosition: null, detail: '' };
+  if (!existsSync(path)) return { ...report, ok: true, detail: `${path} does not exist yet: the first command that writes creates it` };
+  report.exists = true;
+  if (!statSync(path).isFile()) return { ...report, detail: `${path} is not a file` };
+  const handle = await openFile(path, 'r');
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    const { bytesRead } = await handle.read(header, 0, header.length, 0);
+    if (statSync(path).size > 0 && (bytesRead < header.length || !header.equals(SQLITE_HEADER))) {
+      return { ...report, detail: `${path} is not a SQLite database (wrong header)` };
+    }
+  } finally {
+    await handle.close();
+  }
+  let db: SqliteConnection | null = null;
+  try {
+    db = await SqliteConnection.open(path, sqlite3.OPEN_READONLY);
+    const hasSchema = await db.get<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'nasnet_schema'");
+    if (!hasSchema?.n) return { ...report, ok: true, schemaVersion: 0, detail: 'empty: no nasnet tables yet (the first command that writes creates them)' };
+    const version = (await db.get<{ v: number | null }>('SELECT max(version) AS v FROM nasnet_schema'))?.v ?? 0;
+    const head = (await db.get<{ p: number | null }>('SELECT max(position) AS p FROM events'))?.p ?? 0;
+    const base = { ...report, schemaVersion: version, headPosition: String(head) };
+    if (version > known) return { ...base, detail: `schema version ${version} is newer than this nasnet knows (${known}): upgrade nasnet` };
+    const pending = known - version;
+    return { ...base, ok: true, detail: pending > 0 ? `ok; ${pending} migration${pending === 1 ? '' : 's'} pending (applied by the next command that opens it for writing)` : 'ok' };
+  } catch (error) {
+    return { ...report, detail: `cannot read ${path}: ${(error as Error).message}` };
+  } finally {
+    await db?.close().catch(() => undefined);
+  }
+}
+
+async function storeReport(address: string): Promise<StoreReport> {
+  const failed = (detail: string): StoreReport => ({ address, ok: false, exists: null, schemaVersion: null, knownSchemaVersion: null, headPosition: null, detail });
+  let parsed: StoreAddress;
+  try {
+    parsed = parseStoreAddress(address);
+  } catch (error) {
+    return failed((error as Error).message);
+  }
+  if (parsed.kind === 'sqlite') return sqliteStore(address, parsed.path);
+  // EventStoreDB: opening and reading the head writes nothing; an unreachable server must not hang the doctor.
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const store = await openStore(address);
+    try {
+      const head = await Promise.race([
+        store.headPosition(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error('no answer within 15 s')), 15_000);
+        }),
+      ]);
+      return { address, ok: true, exists: true, schemaVersion: null, knownSchemaVersion: null, headPosition: String(head), detail: 'ok' };
+    } finally {
+      clearTimeout(timer);
+      await store.close().catch(() => undefined);
+    }
+  } catch (error) {
+    return failed(`cannot open ${address}: ${(error as Error).message}`);
+  }
+}
+
+export async function diagnose(storeAddress: string): Promise<DoctorReport> {
+  // Python importing torch and a native tfjs load take seconds each: they run side by side.
+  const gpuReport = gpu();
+  const noGpu = gpuReport.then((report) => (report.gpus.length === 0 ? 'no NVIDIA GPU found, so it is not initialised' : ''));
+  const [gpuDone, nodeGpu, nodeCpu, pythonReport, wasm, store] = await Promise.all([
+    gpuReport,
+    noGpu.then((why) => nativePackage('@tensorflow/tfjs-node-gpu', why === '', why)),
+    nativePackage('@tensorflow/tfjs-node', true, ''),
+    python(),
+    wasmBackend(),
+    storeReport(storeAddress),
+  ]);
+  return {
+    node: { version: process.version, platform: process.platform, arch: process.arch },
+    cpu: { cores: availableParallelism(), model: cpus()[0]?.model.trim() ?? 'unknown' },
+    memory: { totalBytes: totalmem(), freeBytes: freemem() },
+    tfjs: { 'tfjs-node-gpu': nodeGpu, 'tfjs-node': nodeCpu, wasm },
+    gpu: gpuDone,
+    datasets: datasets(),
+    python: pythonReport,
+    store,
+  };
+}
+
+const GiB = 1024 ** 3;
+
+/** `ok`, `--` (absent; optional) or `XX` (present but broken, or the store unreadable). */
+type Mark = 'ok' | '--' | 'XX';
+
+function text(report: DoctorReport): string {
+  const native = (p: NativePackageReport): Mark => (p.loaded === false ? 'XX' : p.installed ? 'ok' : '--');
+  const { store } = report;
+  const lines = [
+    `node      ${report.node.version} (${report.node.platform} ${report.node.arch})`,
+    `cpu       ${report.cpu.cores} cores (${report.cpu.model})`,
+    `memory    ${(report.memory.totalBytes / GiB).toFixed(1)} GiB, ${(report.memory.freeBytes / GiB).toFixed(1)} GiB free`,
+    `gpu       ${report.gpu.gpus.length > 0 ? 'ok' : report.gpu.nvidiaSmi ? 'XX' : '--'} ${report.gpu.detail}${report.gpu.gpus.map((g) => `\n             ${g}`).join('')}`,
+    'tfjs',
+    ...(['tfjs-node-gpu', 'tfjs-node'] as const).map((name) => {
+      const p = report.tfjs[name];
+      return `  ${native(p)} ${name}${p.version ? ` ${p.version}` : ''}: ${p.detail}`;
+    }),
+    `  ${report.tfjs.wasm.ok ? 'ok' : 'XX'} wasm: ${report.tfjs.wasm.detail}${report.tfjs.wasm.device ? ` (${report.tfjs.wasm.device})` : ''}`,
+    'datasets',
+    ...Object.entries(report.datasets).map(
+      ([name, d]) => `  ${d.found ? 'ok' : '--'} ${name}: ${d.found ? d.path : `not found (looked in ${d.looked.join(', ') || 'nowhere: $NASNET_DATA is not set'})`}`,
+    ),
+    `python    ${report.python.torch ? 'ok' : '--'} ${report.python.python3 ? `${report.python.path} ${report.python.python3}, torch ${report.python.torch ?? 'not installed'}: ` : ''}${report.python.detail}`,
+    `store     ${store.ok ? 'ok' : 'XX'} ${store.address}: ${store.detail}` +
+      (store.headPosition !== null ? ` (schema ${store.schemaVersion ?? '-'}${store.knownSchemaVersion !== null ? ` of ${store.knownSchemaVersion}` : ''}, head position ${store.headPosition})` : ''),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** `nasnet doctor`: what this machine can run, and whether the store opens. Exit 1 only when the store cannot be read. */
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('report Node, cores, memory, tfjs backends, GPU, datasets, PyTorch and the event store (exit 1 if the store cannot be opened)')
+    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .option('--json', 'print the report as one JSON object', false)
+    .action(async (options: { store: string; json: boolean }) => {
+      const report = await diagnose(options.store);
+      process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : text(report));
+      if (!report.store.ok) process.exitCode = 1;
+    });
+}

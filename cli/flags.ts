@@ -1,0 +1,36 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Commander parsers whose errors name the flag and the value. */
+export function wholeNumber(flag: string, minimum = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < minimum) {
+      throw new InvalidArgumentError(`${flag} must be a whole number >= ${minimum}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+    return value as T;
+  };
+}
+
+export function identifier(flag: string) {
+  return (value: string): string => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/.test(value)) {
+      throw new InvalidArgumentError(`${flag} must be 1-80 letters, digits, '_', '.' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+}
+
+/** An error the user caused and can fix: printed as one line, exit code 2 (bad input). */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
