@@ -9,6 +9,7 @@ import { genotypeText } from '../core/search-space/render.ts';
 import type { Genotype } from '../core/search-space/genotype.ts';
 import type { EventStore } from '../core/store/port.ts';
 import { progressDisplay } from './search-progress.ts';
+import { followReadModels, readModelsPath } from './read-models.ts';
 import { shutdownSignal } from './shutdown.ts';
 
 export const CODE_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -42,11 +43,13 @@ export async function runSearchCommand(input: {
     display.log(`store ${input.storeAddress}; Ctrl-C stops cleanly (resume with: nasnet resume ${experimentId})`);
   }
   const { signal, dispose } = shutdownSignal((name) => display.log(`${name}: stopping — releasing running trials, press again to force`));
+  const readModels = await followReadModels(store, readModelsPath(input.storeAddress), (message) => process.stderr.write(`nasnet: ${message}\n`));
   try {
     await runSearch({ store, experimentId, writerId: input.writerId, plugin: input.plugin, workers: input.workers, signal, holderAlive: localHolderAlive, onActivity: display.onActivity });
   } finally {
     display.stop();
     dispose();
+    await readModels.finish();
   }
   const state = await loadExperiment(store, experimentId);
   const top = bestSamples(state, 3);
@@ -71,7 +74,7 @@ export async function runSearchCommand(input: {
       `  nasnet status ${experimentId}${store}            # counts and the best reward`,
       `  nasnet export ${experimentId} --top 5 --format text${store}   # the best cells (also json, dot, darts)`,
       `  nasnet audit ${experimentId}${store}             # replay every policy update and check it`,
-      `  nasnet train --genotype ${experimentId}#best --N 2 --F 32 --epochs 5${store}   # train the best cell longer`,
+      `  nasnet train --genotype ${experimentId}#best --N 1 --filters 8 --epochs 2${store}   # train the best cell longer`,
       `  nasnet events --stream experiment-${experimentId}${store}   # the raw event log`,
     );
     process.stdout.write(`${out.join('\n')}\n`);

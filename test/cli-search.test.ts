@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { RecordedEvent } from '../core/events/event.ts';
+import { openReadModels } from '../core/projections/sqlite-projector.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
 
 const NASNET = fileURLToPath(new URL('../cli/nasnet.js', import.meta.url));
@@ -30,6 +31,24 @@ async function events(path: string): Promise<RecordedEvent[]> {
   for await (const event of store.readAll()) all.push(event);
   await store.close();
   return all;
+}
+
+const TABLE_KEYS: Record<string, string> = {
+  rm_experiments: 'id',
+  rm_samples: 'sample_id',
+  rm_trials: 'sample_id, attempt',
+  rm_policy_updates: 'experiment_id, version',
+  rm_transfers: 'transfer_id',
+  rm_best_cells: 'experiment_id, cell_hash',
+  rm_checkpoints: 'projection',
+};
+
+async function readModels(path: string): Promise<Record<string, unknown[]>> {
+  const db = await openReadModels(path);
+  const tables: Record<string, unknown[]> = {};
+  for (const [table, key] of Object.entries(TABLE_KEYS)) tables[table] = await db.all(`SELECT * FROM ${table} ORDER BY ${key}`);
+  await db.close();
+  return tables;
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
@@ -62,6 +81,16 @@ describe('nasnet search (end to end)', () => {
     assert.ok(rows.length >= 1 && rows.length <= 3);
     assert.equal(rows[0]!.reward, summary.bestReward);
     for (const format of ['text', 'dot', 'darts']) assert.equal((await nasnet(['export', 'tiny', '--store', store, '--top', '1', '--format', format])).code, 0);
+
+    // The search kept the read models current as it ran; a replay from the log gives the same tables.
+    const live = await readModels(join(dir, 'tiny.db'));
+    const experiment = live.rm_experiments![0] as { status: string; sample_count: number; best_reward: number };
+    assert.deepEqual([experiment.status, experiment.sample_count, experiment.best_reward], ['completed', 8, summary.bestReward]);
+    assert.equal(live.rm_samples!.length, 8);
+    const replayed = await nasnet(['replay', '--store', store, '--json']);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.equal(JSON.parse(replayed.stdout).experiments, 1);
+    assert.deepEqual(await readModels(join(dir, 'tiny.db')), live);
   });
 
   it('survives kill -9 at random moments: resume completes it, nothing is sampled twice or lost, and the audit passes', { timeout: 240_000 }, async () => {

@@ -1,0 +1,549 @@
+import type { JsonObject } from '../events/json.ts';
+import type { Genotype } from '../search-space/genotype.ts';
+import type { SqliteConnection, SqlValue } from '../store/sqlite/connection.ts';
+import type { ExperimentStatus, RewardSource, SampleStatus, TransferStatus, TrialStatus } from './read-model-changes.ts';
+
+/**
+ * Typed reads over the read models (migrations/0002_read_models.sql): camelCase rows with
+ * JSON columns parsed. Every query is served by an index; none scans an experiment's samples
+ * except rewardCurve, whose answer is that whole list.
+ */
+
+export interface Experiment {
+  id: string;
+  status: ExperimentStatus;
+  createdAt: string;
+  config: JsonObject;
+  seed: number;
+  strategy: string | null;
+  trainer: string | null;
+  dataset: string | null;
+  sampleCount: number;
+  completedCount: number;
+  failedCount: number;
+  bestReward: number | null;
+  bestSampleId: string | null;
+  policyVersion: number | null;
+  updatedAt: string;
+}
+
+export interface Sample {
+  sampleId: string;
+  experimentId: string;
+  index: number;
+  policyVersion: number;
+  cellHash: string;
+  genotype: Genotype;
+  actions: number[];
+  logProb: number;
+  entropy: number;
+  status: SampleStatus;
+  reward: number | null;
+  rewardSource: RewardSource | null;
+  reusedFrom: string | null;
+  sampledAt: string;
+  finishedAt: string | null;
+}
+
+export interface Trial {
+  sampleId: string;
+  attempt: number;
+  experimentId: string;
+  workerId: string | null;
+  plugin: string | null;
+  backend: string | null;
+  status: TrialStatus;
+  leaseDeadline: string | null;
+  validationAccuracy: number | null;
+  testAccuracy: number | null;
+  loss: number | null;
+  params: number | null;
+  multAdds: number | null;
+  seconds: number | null;
+  imagesPerSec: number | null;
+  error: string | null;
+  retryable: boolean | null;
+  claimedAt: string | null;
+  finishedAt: string | null;
+  lastEpoch: number | null;
+  epochs: number | null;
+}
+
+export interface PolicyUpdate {
+  experimentId: string;
+  version: number;
+  sampleIds: string[];
+  rewards: number[];
+  meanReward: number;
+  baselineBefore: number | null;
+  baselineAfter: number | null;
+  /** PPO statistics; null for strategies without them. */
+  stats: { loss: number; approxKl: number; clipFraction: number; entropy: number; epochs: number } | null;
+  paramsDigestBefore: string;
+  paramsDigestAfter: string;
+  /** Global position of the PolicyUpdated event. */
+  position: bigint;
+  at: string;
+}
+
+export interface BestCell {
+  experimentId: string;
+  cellHash: string;
+  /** The sample that earned the cell's best reward (lowest index on a tie). */
+  sampleId: string;
+  index: number;
+  reward: number;
+  policyVersion: number;
+  genotype: Genotype;
+}
+
+export interface Transfer {
+  transferId: string;
+  source: string;
+  genotype: Genotype;
+  N: number;
+  F: number;
+  dataset: string;
+  config: JsonObject;
+  status: TransferStatus;
+  lastEpoch: number | null;
+  epochs: number | null;
+  validationAccuracy: number | null;
+  testAccuracy: number | null;
+  loss: number | null;
+  params: number | null;
+  multAdds: number | null;
+  seconds: number | null;
+  imagesPerSec: number | null;
+  backend: string | null;
+  error: string | null;
+  retryable: boolean | null;
+  requestedAt: string;
+  finishedAt: string | null;
+}
+
+export interface RewardCurve {
+  /** Every sample with a reward, by index. */
+  samples: Array<{ index: number; sampleId: string; reward: number; source: RewardSource }>;
+  /** Every policy update, by version. */
+  updates: Array<{ policyVersion: number; meanReward: number; baselineBefore: number | null; baselineAfter: number | null }>;
+}
+
+export type SampleOrder = 'INDEX' | 'REWARD_DESC';
+
+export interface SamplesPageOptions {
+  first: number;
+  /** endCursor of the previous page. */
+  after?: string | null;
+  orderBy: SampleOrder;
+}
+
+export interface Page<T> {
+  rows: T[];
+  hasNextPage: boolean;
+  /** Cursor of the last row; null for an empty page. */
+  endCursor: string | null;
+}
+
+/** A cursor that is not one samplesPage made for this order. */
+export class InvalidCursorError extends RangeError {
+  constructor(
+    readonly cursor: string,
+    reason: string,
+  ) {
+    super(`invalid cursor ${JSON.stringify(cursor)}: ${reason}`);
+    this.name = 'InvalidCursorError';
+  }
+}
+
+// ---- rows as stored -------------------------------------------------------------------------
+
+interface ExperimentRecord {
+  id: string;
+  status: ExperimentStatus;
+  created_at: string;
+  config: string;
+  seed: number;
+  strategy: string | null;
+  trainer: string | null;
+  dataset: string | null;
+  sample_count: number;
+  completed_count: number;
+  failed_count: number;
+  best_reward: number | null;
+  best_sample_id: string | null;
+  policy_version: number | null;
+  updated_at: string;
+}
+
+interface SampleRecord {
+  sample_id: string;
+  experiment_id: string;
+  idx: number;
+  policy_version: number;
+  cell_hash: string;
+  genotype: string;
+  actions: string;
+  log_prob: number;
+  entropy: number;
+  status: SampleStatus;
+  reward: number | null;
+  reward_source: RewardSource | null;
+  reused_from: string | null;
+  sampled_at: string;
+  finished_at: string | null;
+}
+
+interface TrialRecord {
+  sample_id: string;
+  attempt: number;
+  experiment_id: string;
+  worker_id: string | null;
+  plugin: string | null;
+  backend: string | null;
+  status: TrialStatus;
+  lease_deadline: string | null;
+  validation_accuracy: number | null;
+  test_accuracy: number | null;
+  loss: number | null;
+  params: number | null;
+  mult_adds: number | null;
+  seconds: number | null;
+  images_per_sec: number | null;
+  error: string | null;
+  retryable: number | null;
+  claimed_at: string | null;
+  finished_at: string | null;
+  last_epoch: number | null;
+  epochs: number | null;
+}
+
+interface PolicyUpdateRecord {
+  experiment_id: string;
+  version: number;
+  sample_ids: string;
+  rewards: string;
+  mean_reward: number;
+  baseline_before: number | null;
+  baseline_after: number | null;
+  loss: number | null;
+  approx_kl: number | null;
+  clip_fraction: number | null;
+  entropy: number | null;
+  epochs: number | null;
+  params_digest_before: string;
+  params_digest_after: string;
+  position: string;
+  at: string;
+}
+
+interface TransferRecord {
+  transfer_id: string;
+  source: string;
+  genotype: string;
+  n: number;
+  f: number;
+  dataset: string;
+  config: string;
+  status: TransferStatus;
+  last_epoch: number | null;
+  epochs: number | null;
+  validation_accuracy: number | null;
+  test_accuracy: number | null;
+  loss: number | null;
+  params: number | null;
+  mult_adds: number | null;
+  seconds: number | null;
+  images_per_sec: number | null;
+  backend: string | null;
+  error: string | null;
+  retryable: number | null;
+  requested_at: string;
+  finished_at: string | null;
+}
+
+function toExperiment(r: ExperimentRecord): Experiment {
+  return {
+    id: r.id,
+    status: r.status,
+    createdAt: r.created_at,
+    config: JSON.parse(r.config) as JsonObject,
+    seed: r.seed,
+    strategy: r.strategy,
+    trainer: r.trainer,
+    dataset: r.dataset,
+    sampleCount: r.sample_count,
+    completedCount: r.completed_count,
+    failedCount: r.failed_count,
+    bestReward: r.best_reward,
+    bestSampleId: r.best_sample_id,
+    policyVersion: r.policy_version,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toSample(r: SampleRecord): Sample {
+  return {
+    sampleId: r.sample_id,
+    experimentId: r.experiment_id,
+    index: r.idx,
+    policyVersion: r.policy_version,
+    cellHash: r.cell_hash,
+    genotype: JSON.parse(r.genotype) as Genotype,
+    actions: JSON.parse(r.actions) as number[],
+    logProb: r.log_prob,
+    entropy: r.entropy,
+    status: r.status,
+    reward: r.reward,
+    rewardSource: r.reward_source,
+    reusedFrom: r.reused_from,
+    sampledAt: r.sampled_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+function toBoolean(value: number | null): boolean | null {
+  return value === null ? null : value !== 0;
+}
+
+function toTrial(r: TrialRecord): Trial {
+  return {
+    sampleId: r.sample_id,
+    attempt: r.attempt,
+    experimentId: r.experiment_id,
+    workerId: r.worker_id,
+    plugin: r.plugin,
+    backend: r.backend,
+    status: r.status,
+    leaseDeadline: r.lease_deadline,
+    validationAccuracy: r.validation_accuracy,
+    testAccuracy: r.test_accuracy,
+    loss: r.loss,
+    params: r.params,
+    multAdds: r.mult_adds,
+    seconds: r.seconds,
+    imagesPerSec: r.images_per_sec,
+    error: r.error,
+    retryable: toBoolean(r.retryable),
+    claimedAt: r.claimed_at,
+    finishedAt: r.finished_at,
+    lastEpoch: r.last_epoch,
+    epochs: r.epochs,
+  };
+}
+
+function toPolicyUpdate(r: PolicyUpdateRecord): PolicyUpdate {
+  const hasStats = r.loss !== null && r.approx_kl !== null && r.clip_fraction !== null && r.entropy !== null && r.epochs !== null;
+  return {
+    experimentId: r.experiment_id,
+    version: r.version,
+    sampleIds: JSON.parse(r.sample_ids) as string[],
+    rewards: JSON.parse(r.rewards) as number[],
+    meanReward: r.mean_reward,
+    baselineBefore: r.baseline_before,
+    baselineAfter: r.baseline_after,
+    stats: hasStats
+      ? { loss: r.loss!, approxKl: r.approx_kl!, clipFraction: r.clip_fraction!, entropy: r.entropy!, epochs: r.epochs! }
+      : null,
+    paramsDigestBefore: r.params_digest_before,
+    paramsDigestAfter: r.params_digest_after,
+    position: BigInt(r.position),
+    at: r.at,
+  };
+}
+
+function toTransfer(r: TransferRecord): Transfer {
+  return {
+    transferId: r.transfer_id,
+    source: r.source,
+    genotype: JSON.parse(r.genotype) as Genotype,
+    N: r.n,
+    F: r.f,
+    dataset: r.dataset,
+    config: JSON.parse(r.config) as JsonObject,
+    status: r.status,
+    lastEpoch: r.last_epoch,
+    epochs: r.epochs,
+    validationAccuracy: r.validation_accuracy,
+    testAccuracy: r.test_accuracy,
+    loss: r.loss,
+    params: r.params,
+    multAdds: r.mult_adds,
+    seconds: r.seconds,
+    imagesPerSec: r.images_per_sec,
+    backend: r.backend,
+    error: r.error,
+    retryable: toBoolean(r.retryable),
+    requestedAt: r.requested_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+// ---- queries --------------------------------------------------------------------------------
+
+/** Every experiment, oldest first. */
+export async function listExperiments(db: SqliteConnection): Promise<Experiment[]> {
+  const rows = await db.all<ExperimentRecord>('SELECT * FROM rm_experiments ORDER BY created_at, id');
+  return rows.map(toExperiment);
+}
+
+export async function getExperiment(db: SqliteConnection, id: string): Promise<Experiment | null> {
+  const row = await db.get<ExperimentRecord>('SELECT * FROM rm_experiments WHERE id = ?', [id]);
+  return row ? toExperiment(row) : null;
+}
+
+export async function getSample(db: SqliteConnection, sampleId: string): Promise<Sample | null> {
+  const row = await db.get<SampleRecord>('SELECT * FROM rm_samples WHERE sample_id = ?', [sampleId]);
+  return row ? toSample(row) : null;
+}
+
+/** The `top` best distinct cells (by canonical hash) of an experiment: highest reward first, ties to the lowest index. */
+export async function bestCells(db: SqliteConnection, experimentId: string, top: number): Promise<BestCell[]> {
+  assertCount('top', top);
+  type Row = { experiment_id: string; cell_hash: string; sample_id: string; idx: number; reward: number; policy_version: number; genotype: string };
+  const rows = await db.all<Row>(
+    `SELECT b.experiment_id, b.cell_hash, b.sample_id, b.idx, b.reward, s.policy_version, s.genotype
+       FROM rm_best_cells b JOIN rm_samples s ON s.sample_id = b.sample_id
+      WHERE b.experiment_id = ?
+      ORDER BY b.reward DESC, b.idx
+      LIMIT ?`,
+    [experimentId, top],
+  );
+  return rows.map((r) => ({
+    experimentId: r.experiment_id,
+    cellHash: r.cell_hash,
+    sampleId: r.sample_id,
+    index: r.idx,
+    reward: r.reward,
+    policyVersion: r.policy_version,
+    genotype: JSON.parse(r.genotype) as Genotype,
+  }));
+}
+
+type Cursor = { o: 'INDEX'; i: number } | { o: 'REWARD_DESC'; r: number | null; i: number };
+
+function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
+}
+
+function decodeCursor(text: string, orderBy: SampleOrder): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError(text, 'not a samples cursor');
+  }
+  const c = parsed as { o?: unknown; i?: unknown; r?: unknown } | null;
+  if (typeof c !== 'object' || c === null || !Number.isSafeInteger(c.i)) throw new InvalidCursorError(text, 'not a samples cursor');
+  if (c.o !== orderBy) throw new InvalidCursorError(text, `made for order ${String(c.o)}, not ${orderBy}`);
+  const i = c.i as number;
+  if (orderBy === 'INDEX') return { o: 'INDEX', i };
+  if (c.r !== null && (typeof c.r !== 'number' || !Number.isFinite(c.r))) throw new InvalidCursorError(text, 'not a samples cursor');
+  return { o: 'REWARD_DESC', r: c.r, i };
+}
+
+function cursorOf(row: SampleRecord, orderBy: SampleOrder): string {
+  return encodeCursor(orderBy === 'INDEX' ? { o: 'INDEX', i: row.idx } : { o: 'REWARD_DESC', r: row.reward, i: row.idx });
+}
+
+/**
+ * One page of an experiment's samples, by index or by reward (highest first, ties and
+ * then unrewarded samples by index). Keyset pagination: the cursor holds the last row's
+ * sort key, so page k costs what page 1 costs.
+ */
+export async function samplesPage(db: SqliteConnection, experimentId: string, options: SamplesPageOptions): Promise<Page<Sample>> {
+  const { first, orderBy } = options;
+  assertCount('first', first);
+  if (orderBy !== 'INDEX' && orderBy !== 'REWARD_DESC') throw new RangeError(`orderBy must be INDEX or REWARD_DESC (got ${JSON.stringify(orderBy)})`);
+  const cursor = options.after ? decodeCursor(options.after, orderBy) : null;
+  const want = first + 1;
+  const rows: SampleRecord[] = [];
+  // Each query below is one range scan of an index; together they walk the order in three
+  // runs (ties of the cursor's reward, lower rewards, no reward), because SQLite cannot
+  // range-scan a mixed DESC/ASC key from an OR of comparisons.
+  const run = async (where: string, params: SqlValue[], order: string): Promise<void> => {
+    if (rows.length >= want) return;
+    rows.push(
+      ...(await db.allPrepared<SampleRecord>(`SELECT * FROM rm_samples WHERE experiment_id = ? AND ${where} ORDER BY ${order} LIMIT ?`, [
+        experimentId,
+        ...params,
+        want - rows.length,
+      ])),
+    );
+  };
+  if (cursor === null || cursor.o === 'INDEX') {
+    if (orderBy === 'INDEX') {
+      await run('idx > ?', [cursor?.i ?? -1], 'idx');
+    } else {
+      await run('reward IS NOT NULL', [], 'reward DESC, idx');
+      await run('reward IS NULL', [], 'idx');
+    }
+  } else if (cursor.r === null) {
+    await run('reward IS NULL AND idx > ?', [cursor.i], 'idx');
+  } else {
+    await run('reward = ? AND idx > ?', [cursor.r, cursor.i], 'idx');
+    await run('reward < ?', [cursor.r], 'reward DESC, idx');
+    await run('reward IS NULL', [], 'idx');
+  }
+  const page = rows.slice(0, first);
+  const last = page[page.length - 1];
+  return { rows: page.map(toSample), hasNextPage: rows.length > first, endCursor: last ? cursorOf(last, orderBy) : null };
+}
+
+/**
+ * The trials (attempts, in order) of many samples in one query, for batch loaders. The
+ * map has an entry for every id asked for, empty where a sample has no trial.
+ */
+export async function trialsForSamples(db: SqliteConnection, sampleIds: readonly string[]): Promise<Map<string, Trial[]>> {
+  const result = new Map<string, Trial[]>(sampleIds.map((id) => [id, []]));
+  if (sampleIds.length === 0) return result;
+  // One JSON parameter instead of one per id: no limit on how many ids a loader batches.
+  const rows = await db.all<TrialRecord>(
+    'SELECT * FROM rm_trials WHERE sample_id IN (SELECT value FROM json_each(?)) ORDER BY sample_id, attempt',
+    [JSON.stringify([...new Set(sampleIds)])],
+  );
+  for (const row of rows) result.get(row.sample_id)!.push(toTrial(row));
+  return result;
+}
+
+/** An experiment's policy updates, by version. */
+export async function policyUpdates(db: SqliteConnection, experimentId: string): Promise<PolicyUpdate[]> {
+  const rows = await db.all<PolicyUpdateRecord>('SELECT * FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version', [experimentId]);
+  return rows.map(toPolicyUpdate);
+}
+
+/** Rewards by sample index, and mean reward and baseline by policy update: what the dashboard draws. */
+export async function rewardCurve(db: SqliteConnection, experimentId: string): Promise<RewardCurve> {
+  const samples = await db.all<{ idx: number; sample_id: string; reward: number; reward_source: RewardSource }>(
+    'SELECT idx, sample_id, reward, reward_source FROM rm_samples WHERE experiment_id = ? AND reward IS NOT NULL ORDER BY idx',
+    [experimentId],
+  );
+  const updates = await db.all<{ version: number; mean_reward: number; baseline_before: number | null; baseline_after: number | null }>(
+    'SELECT version, mean_reward, baseline_before, baseline_after FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version',
+    [experimentId],
+  );
+  return {
+    samples: samples.map((s) => ({ index: s.idx, sampleId: s.sample_id, reward: s.reward, source: s.reward_source })),
+    updates: updates.map((u) => ({
+      policyVersion: u.version,
+      meanReward: u.mean_reward,
+      baselineBefore: u.baseline_before,
+      baselineAfter: u.baseline_after,
+    })),
+  };
+}
+
+/** Every transfer run, oldest request first. */
+export async function listTransfers(db: SqliteConnection): Promise<Transfer[]> {
+  const rows = await db.all<TransferRecord>('SELECT * FROM rm_transfers ORDER BY requested_at, transfer_id');
+  return rows.map(toTransfer);
+}
+
+export async function getTransfer(db: SqliteConnection, transferId: string): Promise<Transfer | null> {
+  const row = await db.get<TransferRecord>('SELECT * FROM rm_transfers WHERE transfer_id = ?', [transferId]);
+  return row ? toTransfer(row) : null;
+}
+
+function assertCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer (got ${value})`);
+}
