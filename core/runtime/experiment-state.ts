@@ -40,6 +40,10 @@ export interface ExperimentState {
   /** Sampled architectures by index, as recorded. */
   samples: Map<number, SampledArchitecture & { sampleId: string }>;
   sampleIndex: Map<string, number>;
+  /** Sample indices by canonical cell hash, for reuse decisions without a scan. */
+  byHash: Map<string, number[]>;
+  /** Samples that have no reward yet: what workers look at. */
+  open: Set<number>;
   policyVersion: number;
   /** paramsDigest of ControllerInitialized. */
   initialDigest: string | null;
@@ -82,6 +86,8 @@ function foldExperimentEvent(experiments: Map<string, ExperimentState>, event: R
       revision: event.revision,
       samples: new Map(),
       sampleIndex: new Map(),
+      byHash: new Map(),
+      open: new Set(),
       policyVersion: 0,
       initialDigest: null,
       updates: [],
@@ -107,6 +113,10 @@ function foldExperimentEvent(experiments: Map<string, ExperimentState>, event: R
         cellHash: data.cellHash,
       });
       state.sampleIndex.set(data.sampleId, data.index);
+      const same = state.byHash.get(data.cellHash);
+      if (same) same.push(data.index);
+      else state.byHash.set(data.cellHash, [data.index]);
+      if (!state.trials.get(data.sampleId)?.reward) state.open.add(data.index);
       break;
     }
     case 'ControllerInitialized':
@@ -164,10 +174,13 @@ function foldTrialEvent(experiments: Map<string, ExperimentState>, event: Record
       trial.completed = event.data;
       if (trial.claim && trial.claim.attempt === event.data.attempt) trial.claim = null;
       break;
-    case 'RewardReported':
+    case 'RewardReported': {
       trial.reward = event.data;
       trial.claim = null;
+      const index = state.sampleIndex.get(data.sampleId);
+      if (index !== undefined) state.open.delete(index);
       break;
+    }
     default:
       break;
   }

@@ -60,17 +60,14 @@ export function decideTrial(state: ExperimentState, index: number, context: Deci
   }
 
   if (context.config.reuse) {
-    let earlier: { sampleId: string; reward: number } | null = null;
-    for (const other of state.samples.values()) {
-      if (other.cellHash !== sample.cellHash || other.index === index) continue;
+    // byHash lists indices in sampling order: the first trained one is the earliest.
+    const same = (state.byHash.get(sample.cellHash) ?? []).filter((other) => other !== index).map((other) => state.samples.get(other)!);
+    for (const other of same) {
       const reward = state.trials.get(other.sampleId)?.reward;
-      if (reward?.source === 'trained') {
-        if (!earlier || other.index < (state.sampleIndex.get(earlier.sampleId) ?? Infinity)) earlier = { sampleId: other.sampleId, reward: reward.reward };
-      } else if (!reward && other.index < index) {
-        return { kind: 'wait', reason: `the same cell is sample ${other.sampleId}, which trains first` };
-      }
+      if (reward?.source === 'trained') return { kind: 'reuse', fromSampleId: other.sampleId, reward: reward.reward };
     }
-    if (earlier) return { kind: 'reuse', fromSampleId: earlier.sampleId, reward: earlier.reward };
+    const first = same.find((other) => other.index < index && !state.trials.get(other.sampleId)?.reward);
+    if (first) return { kind: 'wait', reason: `the same cell is sample ${first.sampleId}, which trains first` };
   }
 
   return { kind: 'claim', attempt: (trial?.lastAttempt ?? 0) + 1, expectedRevision, takeoverFrom: null };

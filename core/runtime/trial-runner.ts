@@ -125,7 +125,7 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         if (state.status !== 'running') continue;
         const config = configOf(state);
         if (!config) continue;
-        const indices = [...state.samples.keys()].sort((a, b) => a - b);
+        const indices = [...state.open].sort((a, b) => a - b);
         for (const index of indices) {
           const sample = state.samples.get(index)!;
           if (running.has(sample.sampleId) || acting.has(sample.sampleId)) continue;
