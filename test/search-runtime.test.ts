@@ -205,4 +205,42 @@ describe('the search runtime', () => {
     assert.equal(summarize(state).completed, 8);
     await store.close();
   });
+
+  it('stops when someone else appends ExperimentStopped (GraphQL stopExperiment), without writing after it', async () => {
+    const store = await freshStore();
+    await createExperiment(store, { experimentId: 'e6', config: config({ samples: 40 }), seed: 6, codeVersion: 'test', writerId: 'test' });
+    let rewards = 0;
+    const outcome = await runSearch({
+      store,
+      experimentId: 'e6',
+      writerId: 'host/1/f',
+      plugin: fakePlugin({ delayMs: 20 }),
+      workers: 2,
+      signal: never,
+      tickMs: 20,
+      onActivity: (activity) => {
+        if (activity.kind === 'reward' && ++rewards === 3) {
+          void (async () => {
+            // Like the GraphQL mutation: expect the current revision, try again if the controller just wrote.
+            for (let attempt = 0; attempt < 10; attempt++) {
+              const { revision } = await store.readStream('experiment-e6', { direction: 'backwards', maxCount: 1 });
+              const stop = { id: deterministicEventId('e6', 'stop'), type: 'ExperimentStopped' as const, version: 1, data: { experimentId: 'e6', reason: 'stopped through GraphQL', samples: 4 }, metadata: eventMetadata('e6', 'graphql') };
+              try {
+                await store.append('experiment-e6', [stop], revision!);
+                return;
+              } catch {
+                // the controller appended in between
+              }
+            }
+          })();
+        }
+      },
+    });
+    assert.equal(outcome.status, 'stopped');
+    const { events: stream } = await store.readStream('experiment-e6');
+    assert.equal(stream.at(-1)!.type, 'ExperimentStopped', 'the controller wrote nothing after the stop');
+    assert.equal(stream.filter((event) => event.type === 'ExperimentStopped').length, 1);
+    assert.equal((await loadExperiment(store, 'e6')).status, 'stopped');
+    await store.close();
+  });
 });

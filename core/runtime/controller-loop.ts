@@ -1,9 +1,9 @@
-import { BehaviorSubject, filter, firstValueFrom, map, race, fromEvent, take } from 'rxjs';
+import { BehaviorSubject, filter, firstValueFrom, fromEvent, map, race, Subject, take } from 'rxjs';
 import { architectureSampled, controllerInitialized, policyUpdated } from '../controller/controller-events.ts';
 import { createStrategy } from '../controller/create-strategy.ts';
 import { controllerSetup } from '../controller/experiment-config.ts';
 import type { SampledArchitecture, SearchStrategy } from '../controller/strategy.ts';
-import type { EventMetadata, NasnetEvent, RecordedEvent } from '../events/event.ts';
+import type { EventMetadata, NasnetEvent } from '../events/event.ts';
 import { deterministicEventId } from '../events/ids.ts';
 import { eventMetadata } from '../events/metadata.ts';
 import { experimentStream, TRIAL_STREAM_PREFIX } from '../events/streams.ts';
@@ -127,10 +127,18 @@ export async function runController(options: ControllerOptions): Promise<Control
   const rewards = new Map<string, { reward: number; source: string }>();
   for (const trial of state.trials.values()) if (trial.reward) rewards.set(trial.sampleId, { reward: trial.reward.reward, source: trial.reward.source });
   const rewards$ = new BehaviorSubject(rewards);
+  // Someone else may stop the experiment (GraphQL's stopExperiment appends ExperimentStopped to
+  // this stream); the controller then ends without writing, as if it had been signalled.
+  const stoppedRevision = revision;
+  const stoppedElsewhere$ = new Subject<string>();
   const subscription = store
-    .subscribe({ fromPosition: await store.headPosition(), filter: { types: ['RewardReported'], streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`] } })
-    .pipe(filter((event): event is RecordedEvent & { type: 'RewardReported' } => event.type === 'RewardReported' && event.data.experimentId === experimentId))
+    .subscribe({ fromPosition: await store.headPosition(), filter: { types: ['RewardReported', 'ExperimentStopped'], streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`, stream] } })
     .subscribe((event) => {
+      if (event.type === 'ExperimentStopped' && event.stream === stream && event.revision > stoppedRevision) {
+        stoppedElsewhere$.next(event.data.reason);
+        return;
+      }
+      if (event.type !== 'RewardReported' || event.data.experimentId !== experimentId) return;
       if (!rewards.has(event.data.sampleId)) notify({ kind: 'reward', experimentId, sampleId: event.data.sampleId, reward: event.data.reward, source: event.data.source });
       rewards.set(event.data.sampleId, { reward: event.data.reward, source: event.data.source });
       rewards$.next(rewards);
@@ -143,6 +151,8 @@ export async function runController(options: ControllerOptions): Promise<Control
 
   const { batchSize } = controllerSetup(state.config).controller;
   const stopped$ = fromEvent(signal, 'abort').pipe(take(1), map(() => 'stopped' as const));
+  let elsewhereReason = '';
+  const elsewhere$ = stoppedElsewhere$.pipe(take(1), map((reason) => ((elsewhereReason = reason), 'elsewhere' as const)));
   try {
     for (;;) {
       const first = strategy.policyVersion * batchSize;
@@ -158,9 +168,10 @@ export async function runController(options: ControllerOptions): Promise<Control
       const batch = indices.map((index) => state.samples.get(index)!);
       if (signal.aborted) return await stop(signal);
       const outcome = await firstValueFrom(
-        race(rewards$.pipe(filter((known) => batch.every((sample) => known.has(sample.sampleId))), map(() => 'rewarded' as const)), stopped$),
+        race(rewards$.pipe(filter((known) => batch.every((sample) => known.has(sample.sampleId))), map(() => 'rewarded' as const)), stopped$, elsewhere$),
       );
       if (outcome === 'stopped') return await stop(signal);
+      if (outcome === 'elsewhere') return stoppedByOthers(elsewhereReason);
       const scored = batch.map((sample) => ({ sample, reward: rewards.get(sample.sampleId)!.reward }));
       const update = strategy.update(scored);
       await append([policyUpdated(experimentId, update, scored.map(({ sample, reward }) => ({ sampleId: sample.sampleId, reward })), meta())]);
@@ -172,11 +183,18 @@ export async function runController(options: ControllerOptions): Promise<Control
     return { status: 'completed', policyVersion: strategy.policyVersion };
   } catch (error) {
     if (error instanceof WrongExpectedVersionError) {
+      const last = (await store.readStream(stream, { direction: 'backwards', maxCount: 1 })).events[0];
+      if (last?.type === 'ExperimentStopped') return stoppedByOthers(last.data.reason);
       throw new Error(`another process is writing experiment ${experimentId} (its stream moved on under this controller); this controller stopped without writing`);
     }
     throw error;
   } finally {
     subscription.unsubscribe();
+  }
+
+  function stoppedByOthers(reason: string): ControllerOutcome {
+    notify({ kind: 'stopped', experimentId, reason });
+    return { status: 'stopped', policyVersion: strategy.policyVersion };
   }
 
   async function stop(abortSignal: AbortSignal): Promise<ControllerOutcome> {
