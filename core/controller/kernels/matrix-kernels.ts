@@ -1,17 +1,14 @@
 import { readFile } from 'node:fs/promises';
-import wabtInit from 'wabt';
+import { compileWat } from '../../wasm/compile-wat.ts';
 
 /**
  * The controller's dense products in WebAssembly SIMD (matrix.wat), about 4× the speed of
  * the same loops in JavaScript here. The kernels run in a fixed summation order, so they are
- * as reproducible as plain JavaScript. The WAT source is compiled once per process when this
- * module loads; each user gets its own instance (and memory).
+ * as reproducible as plain JavaScript. The WAT source is compiled (or read from the compile
+ * cache) once per process when this module loads; each user gets its own instance (and memory).
  */
 const wat = await readFile(new URL('./matrix.wat', import.meta.url), 'utf8');
-const wabt = await wabtInit();
-const parsed = wabt.parseWat('matrix.wat', wat, { simd: true });
-const compiled = new WebAssembly.Module(parsed.toBinary({}).buffer);
-parsed.destroy();
+const compiled = await compileWat('matrix.wat', wat, { simd: true });
 
 interface Exports {
   memory: WebAssembly.Memory;

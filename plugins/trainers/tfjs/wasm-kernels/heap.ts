@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import wabtInit from 'wabt';
+import { compileWat } from '../../../../core/wasm/compile-wat.ts';
 import { kernelsWat } from './wat.ts';
 
 /**
@@ -58,12 +58,9 @@ export interface HeapKernels {
   ab(a: number, b: number, out: number, P: number, K: number, N: number, bias: number, relu: number): void;
 }
 
-// Compiled once per process (wabt is asynchronous, hence the top-level await, as in the
-// controller's matrix kernels); instantiated once per backend instance, against its memory.
-const wabt = await wabtInit();
-const parsed = wabt.parseWat('wasm-kernels.wat', kernelsWat, { simd: true, bulk_memory: true });
-const compiled = new WebAssembly.Module(parsed.toBinary({}).buffer);
-parsed.destroy();
+// Compiled (or read from the compile cache) once per process, as the controller's matrix
+// kernels are; instantiated once per backend instance, against its memory.
+const compiled = await compileWat('wasm-kernels.wat', kernelsWat, { simd: true, bulk_memory: true });
 
 const heaps = new WeakMap<object, Heap>();
 
