@@ -7,6 +7,7 @@ import { registerGenotypeCommand } from './commands/genotype.ts';
 import { registerParamsCommand } from './commands/params.ts';
 import { registerReplayCommand } from './commands/replay.ts';
 import { registerSearchCommands } from './commands/search.ts';
+import { registerServeCommand } from './commands/serve.ts';
 import { registerStatusCommands } from './commands/status.ts';
 import { registerTrainCommand } from './commands/train.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
@@ -30,6 +31,7 @@ registerGenotypeCommand(program);
 registerParamsCommand(program);
 registerTrainCommand(program);
 registerDoctorCommand(program);
+registerServeCommand(program);
 
 try {
   await program.parseAsync();

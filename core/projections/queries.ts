@@ -388,7 +388,7 @@ export async function listExperiments(db: SqliteConnection): Promise<Experiment[
 }
 
 export async function getExperiment(db: SqliteConnection, id: string): Promise<Experiment | null> {
-  const row = await db.get<ExperimentRecord>('SELECT * FROM rm_experiments WHERE id = ?', [id]);
+  const [row] = await db.allPrepared<ExperimentRecord>('SELECT * FROM rm_experiments WHERE id = ?', [id]);
   return row ? toExperiment(row) : null;
 }
 
@@ -397,11 +397,23 @@ export async function getSample(db: SqliteConnection, sampleId: string): Promise
   return row ? toSample(row) : null;
 }
 
+/** Many samples in one query, for batch loaders: the map holds the ids that exist. */
+export async function samplesByIds(db: SqliteConnection, sampleIds: readonly string[]): Promise<Map<string, Sample>> {
+  const result = new Map<string, Sample>();
+  if (sampleIds.length === 0) return result;
+  // One JSON parameter instead of one per id: no limit on how many ids a loader batches.
+  const rows = await db.allPrepared<SampleRecord>('SELECT * FROM rm_samples WHERE sample_id IN (SELECT value FROM json_each(?))', [
+    JSON.stringify([...new Set(sampleIds)]),
+  ]);
+  for (const row of rows) result.set(row.sample_id, toSample(row));
+  return result;
+}
+
 /** The `top` best distinct cells (by canonical hash) of an experiment: highest reward first, ties to the lowest index. */
 export async function bestCells(db: SqliteConnection, experimentId: string, top: number): Promise<BestCell[]> {
   assertCount('top', top);
   type Row = { experiment_id: string; cell_hash: string; sample_id: string; idx: number; reward: number; policy_version: number; genotype: string };
-  const rows = await db.all<Row>(
+  const rows = await db.allPrepared<Row>(
     `SELECT b.experiment_id, b.cell_hash, b.sample_id, b.idx, b.reward, s.policy_version, s.genotype
        FROM rm_best_cells b JOIN rm_samples s ON s.sample_id = b.sample_id
       WHERE b.experiment_id = ?
@@ -443,7 +455,12 @@ function decodeCursor(text: string, orderBy: SampleOrder): Cursor {
 }
 
 function cursorOf(row: SampleRecord, orderBy: SampleOrder): string {
-  return encodeCursor(orderBy === 'INDEX' ? { o: 'INDEX', i: row.idx } : { o: 'REWARD_DESC', r: row.reward, i: row.idx });
+  return sampleCursor({ index: row.idx, reward: row.reward }, orderBy);
+}
+
+/** The cursor of one sample in an order: what samplesPage returns as endCursor when the page ends at it. */
+export function sampleCursor(sample: Pick<Sample, 'index' | 'reward'>, orderBy: SampleOrder): string {
+  return encodeCursor(orderBy === 'INDEX' ? { o: 'INDEX', i: sample.index } : { o: 'REWARD_DESC', r: sample.reward, i: sample.index });
 }
 
 /**
@@ -498,7 +515,7 @@ export async function trialsForSamples(db: SqliteConnection, sampleIds: readonly
   const result = new Map<string, Trial[]>(sampleIds.map((id) => [id, []]));
   if (sampleIds.length === 0) return result;
   // One JSON parameter instead of one per id: no limit on how many ids a loader batches.
-  const rows = await db.all<TrialRecord>(
+  const rows = await db.allPrepared<TrialRecord>(
     'SELECT * FROM rm_trials WHERE sample_id IN (SELECT value FROM json_each(?)) ORDER BY sample_id, attempt',
     [JSON.stringify([...new Set(sampleIds)])],
   );
@@ -508,17 +525,17 @@ export async function trialsForSamples(db: SqliteConnection, sampleIds: readonly
 
 /** An experiment's policy updates, by version. */
 export async function policyUpdates(db: SqliteConnection, experimentId: string): Promise<PolicyUpdate[]> {
-  const rows = await db.all<PolicyUpdateRecord>('SELECT * FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version', [experimentId]);
+  const rows = await db.allPrepared<PolicyUpdateRecord>('SELECT * FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version', [experimentId]);
   return rows.map(toPolicyUpdate);
 }
 
 /** Rewards by sample index, and mean reward and baseline by policy update: what the dashboard draws. */
 export async function rewardCurve(db: SqliteConnection, experimentId: string): Promise<RewardCurve> {
-  const samples = await db.all<{ idx: number; sample_id: string; reward: number; reward_source: RewardSource }>(
+  const samples = await db.allPrepared<{ idx: number; sample_id: string; reward: number; reward_source: RewardSource }>(
     'SELECT idx, sample_id, reward, reward_source FROM rm_samples WHERE experiment_id = ? AND reward IS NOT NULL ORDER BY idx',
     [experimentId],
   );
-  const updates = await db.all<{ version: number; mean_reward: number; baseline_before: number | null; baseline_after: number | null }>(
+  const updates = await db.allPrepared<{ version: number; mean_reward: number; baseline_before: number | null; baseline_after: number | null }>(
     'SELECT version, mean_reward, baseline_before, baseline_after FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version',
     [experimentId],
   );

@@ -1,0 +1,324 @@
+/**
+ * The GraphQL schema (issue 6). Field names are a contract with the dashboard, the
+ * benchmark and users' scripts: add fields, never rename them. Global positions and
+ * revisions are strings because they are 64-bit (SQLite) or 128-bit (EventStoreDB).
+ */
+export const typeDefs = /* GraphQL */ `
+  """
+  Any JSON value: an experiment's configuration, an event's payload.
+  """
+  scalar JSON
+
+  type Query {
+    "Every experiment, oldest first."
+    experiments: [Experiment!]!
+    experiment(id: ID!): Experiment
+    "One sample by id (\`<experimentId>-<index>\`)."
+    sample(id: ID!): Sample
+    """
+    The raw event log in commit order, with global positions. \`after\` is a cursor
+    (a global position) from a previous page; \`experimentId\` keeps the events of one
+    experiment (its own stream and its trials); \`types\` keeps those event types.
+    """
+    events(after: String, first: Int = 20, experimentId: ID, types: [String!]): EventConnection!
+    "The global position of the newest event (\\"0\\" for an empty log)."
+    headPosition: String!
+    "Replays an experiment's controller and checks every recorded sample and policy update against it."
+    audit(experimentId: ID!): AuditReport!
+    "Final trainings of chosen cells (\`nasnet train\`), oldest request first."
+    transfers: [Transfer!]!
+    transfer(id: ID!): Transfer
+  }
+
+  type Mutation {
+    """
+    Asks a running experiment to stop: appends ExperimentStopped to its stream, and the
+    controller stops when it reads it. Needs \`Authorization: Bearer <token>\` with the
+    token \`nasnet serve\` was started with.
+    """
+    stopExperiment(id: ID!): Experiment!
+  }
+
+  type Subscription {
+    """
+    Events as they are appended, by this process or another. Without \`after\` it starts at
+    the head; with \`after\` it first delivers what was appended after that position.
+    """
+    events(experimentId: ID, types: [String!], after: String): Event!
+  }
+
+  enum ExperimentStatus {
+    CREATED
+    RUNNING
+    COMPLETED
+    STOPPED
+  }
+
+  enum SampleStatus {
+    SAMPLED
+    CLAIMED
+    TRAINING
+    COMPLETED
+    FAILED
+    REUSED
+  }
+
+  enum TrialStatus {
+    CLAIMED
+    TRAINING
+    COMPLETED
+    FAILED
+    RELEASED
+  }
+
+  enum TransferStatus {
+    REQUESTED
+    TRAINING
+    COMPLETED
+    FAILED
+  }
+
+  "Where a sample's reward came from."
+  enum RewardSource {
+    TRAINED
+    REUSED
+    FAILURE
+  }
+
+  enum SampleOrder {
+    "By sample index, ascending."
+    INDEX
+    "Highest reward first; ties, then samples without a reward, by index."
+    REWARD_DESC
+  }
+
+  type Experiment {
+    id: ID!
+    status: ExperimentStatus!
+    "ISO-8601 time of ExperimentCreated."
+    createdAt: String!
+    "ISO-8601 time of the experiment's latest event."
+    updatedAt: String!
+    "The configuration as stored in ExperimentCreated."
+    config: JSON!
+    seed: Int!
+    strategy: String
+    trainer: String
+    dataset: String
+    "Architectures drawn so far."
+    sampleCount: Int!
+    "Samples rewarded by training or reuse."
+    completedCount: Int!
+    "Samples given the failure reward."
+    failedCount: Int!
+    bestReward: Float
+    bestSample: Sample
+    policyVersion: Int
+    samples(first: Int = 20, after: String, orderBy: SampleOrder = INDEX): SampleConnection!
+    "The best distinct cells (by canonical hash), best first; ties to the lower index."
+    bestCells(top: Int = 5): [Sample!]!
+    policyUpdates: [PolicyUpdate!]!
+    """
+    Every rewarded sample, by index. With \`maxPoints\`, a longer curve is thinned to
+    evenly spaced points (the last always kept); \`bestSoFar\` still counts every sample.
+    """
+    rewardCurve(maxPoints: Int): [RewardPoint!]!
+  }
+
+  type SampleConnection {
+    edges: [SampleEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type SampleEdge {
+    node: Sample!
+    cursor: String!
+  }
+
+  type PageInfo {
+    hasNextPage: Boolean!
+    "Cursor of the last edge; null for an empty page."
+    endCursor: String
+    "Always false: pages are read forwards only."
+    hasPreviousPage: Boolean!
+    startCursor: String
+  }
+
+  type Sample {
+    id: ID!
+    experimentId: ID!
+    index: Int!
+    policyVersion: Int!
+    "The canonical hash: equal for cells that compute the same function."
+    cellHash: String!
+    normal: Cell!
+    reduction: Cell!
+    "The genotype as JSON: {normal, reduction} blocks [opA, inputA, opB, inputB, combine]."
+    genotype: JSON!
+    "The controller's decisions (50 integers)."
+    actions: [Int!]!
+    logProb: Float!
+    entropy: Float!
+    status: SampleStatus!
+    reward: Float
+    rewardSource: RewardSource
+    "True when the reward was copied from an earlier sample of the same cell."
+    reused: Boolean!
+    reusedFrom: ID
+    sampledAt: String!
+    finishedAt: String
+    "Training attempts, in order."
+    trials: [Trial!]!
+  }
+
+  type Cell {
+    blocks: [Block!]!
+    "Hidden states joined into the cell's output (0 = h[i], 1 = h[i-1], 2… = blocks)."
+    concat: [Int!]!
+    "One line per block and one for the output, e.g. \`b0 = sep_conv5x5(h[i]) + sep_conv3x3(h[i-1])\`."
+    text: String!
+    "Graphviz source drawing the cell."
+    dot: String!
+  }
+
+  type Block {
+    "Hidden state read by the first op: 0 = h[i], 1 = h[i-1], k+2 = block k."
+    inputA: Int!
+    inputB: Int!
+    opA: String!
+    opB: String!
+    "add or concat"
+    combine: String!
+  }
+
+  type Trial {
+    "\`<sampleId>#<attempt>\`"
+    id: ID!
+    sampleId: ID!
+    attempt: Int!
+    worker: String
+    plugin: String
+    backend: String
+    status: TrialStatus!
+    validationAccuracy: Float
+    testAccuracy: Float
+    loss: Float
+    params: Float
+    multAdds: Float
+    seconds: Float
+    imagesPerSec: Float
+    error: String
+    retryable: Boolean
+    lastEpoch: Int
+    epochs: Int
+    leaseDeadline: String
+    claimedAt: String
+    finishedAt: String
+  }
+
+  type PolicyUpdate {
+    "The policy version this update produced."
+    version: Int!
+    sampleIds: [ID!]!
+    rewards: [Float!]!
+    meanReward: Float!
+    baselineBefore: Float
+    baselineAfter: Float
+    "PPO statistics; null for strategies without them."
+    loss: Float
+    approxKl: Float
+    clipFraction: Float
+    entropy: Float
+    epochs: Int
+    paramsDigestBefore: String!
+    paramsDigestAfter: String!
+    "Global position of the PolicyUpdated event."
+    position: String!
+    at: String!
+  }
+
+  type RewardPoint {
+    index: Int!
+    sampleId: ID!
+    reward: Float!
+    source: RewardSource!
+    "The best trained or reused reward up to this index (failure rewards never count)."
+    bestSoFar: Float
+  }
+
+  type Event {
+    "The event's UUID."
+    id: ID!
+    "Global position in the log (commit order)."
+    position: String!
+    stream: String!
+    "0-based index in its stream."
+    revision: String!
+    type: String!
+    version: Int!
+    "data.experimentId, when the event belongs to an experiment."
+    experimentId: ID
+    data: JSON!
+    metadata: EventMetadata!
+  }
+
+  type EventMetadata {
+    timestamp: String!
+    correlationId: String!
+    causationId: String
+    writerId: String!
+  }
+
+  type EventConnection {
+    edges: [EventEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type EventEdge {
+    node: Event!
+    "The event's global position."
+    cursor: String!
+  }
+
+  type AuditReport {
+    ok: Boolean!
+    checkedSamples: Int!
+    checkedUpdates: Int!
+    firstDivergence: AuditDivergence
+  }
+
+  type AuditDivergence {
+    position: String!
+    eventType: String!
+    what: String!
+    expected: JSON
+    found: JSON
+  }
+
+  type Transfer {
+    id: ID!
+    "The genotype's source, e.g. \`nasnet-a\` or \`exp1#best\`."
+    source: String!
+    normal: Cell!
+    reduction: Cell!
+    genotype: JSON!
+    N: Int!
+    F: Int!
+    dataset: String!
+    config: JSON!
+    status: TransferStatus!
+    lastEpoch: Int
+    epochs: Int
+    validationAccuracy: Float
+    testAccuracy: Float
+    loss: Float
+    params: Float
+    multAdds: Float
+    seconds: Float
+    imagesPerSec: Float
+    backend: String
+    error: String
+    requestedAt: String!
+    finishedAt: String
+  }
+`;
