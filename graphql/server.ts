@@ -15,7 +15,7 @@ import type { GraphqlContext, ServerServices } from './context.ts';
 import { limitPlugins, resolveLimits, type Limits } from './limits.ts';
 import { createLoaders } from './loaders.ts';
 import { resolvers } from './resolvers.ts';
-import { responseCache } from './response-cache.ts';
+import { createResponseCache, type ResponseCache } from './response-cache.ts';
 import { typeDefs } from './schema.ts';
 
 export { DEFAULT_LIMITS, type Limits } from './limits.ts';
@@ -49,8 +49,9 @@ export interface GraphqlServerOptions {
    */
   allowedHosts?: readonly string[];
   /**
-   * Reuse a query's result while the read models' checkpoint stands still (see
-   * response-cache.ts). Default true; false runs every query.
+   * Reuse a query's result, and its response's bytes, while the read models' checkpoint
+   * stands still (see response-cache.ts): a repeated POST /graphql is then answered before
+   * yoga, with header `x-nasnet-cache: hit`. Default true; false runs every query.
    */
   responseCache?: boolean;
   /** Log requests' unexpected errors (with stacks) on the console; they never reach clients. Default true. */
@@ -60,8 +61,14 @@ export interface GraphqlServerOptions {
 export interface GraphqlServer {
   /** The GraphQL handler; `yoga.fetch(url, init)` serves a request without a socket. */
   yoga: YogaServerInstance<ServerContext, GraphqlContext>;
-  /** A node:http request listener for everything: /graphql, the dashboard at /, /dashboard/<file>. */
+  /**
+   * A node:http request listener for everything: /graphql, the dashboard at /,
+   * /dashboard/<file>. Repeated queries POSTed to /graphql are answered from stored bytes
+   * here, before yoga (see response-cache.ts).
+   */
   handle: (request: IncomingMessage, response: ServerResponse) => void;
+  /** The response cache's counts (hits, misses, stored); undefined with `responseCache: false`. */
+  readonly cacheStats?: Readonly<ResponseCache['stats']>;
   /** Ends open subscriptions. The store and read models stay open: they are the caller's. */
   close(): Promise<void>;
 }
@@ -85,6 +92,9 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     subscriptions: new Set(),
   };
 
+  const cache = options.responseCache === false ? null : createResponseCache({ db: services.db, maxEntries: 500, maxBytes: 32 * 1024 * 1024 });
+  const hostAllowed = options.allowedHosts ? hostMatcher(options.allowedHosts) : () => true;
+
   const yoga = createYoga<ServerContext, GraphqlContext>({
     schema: createSchema<GraphqlContext>({ typeDefs, resolvers }),
     graphqlEndpoint: '/graphql',
@@ -107,15 +117,20 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
       ...(options.allowedHosts ? [hostCheck(options.allowedHosts)] : []),
       dashboard(options.dashboardDir ?? DEFAULT_DASHBOARD_DIR),
       ...limitPlugins(limits),
-      ...(options.responseCache === false ? [] : [responseCache({ db: services.db, maxEntries: 500, maxBytes: 32 * 1024 * 1024 })]),
+      ...(cache ? [cache.plugin] : []),
     ],
   });
 
   return {
     yoga,
     handle: (request, response) => {
-      void yoga.requestListener(request, response);
+      if (!cache || !fastPathCandidate(request, limits.maxRequestBytes, hostAllowed)) {
+        void yoga.requestListener(request, response);
+        return;
+      }
+      void answerFromCache(cache, request, response, () => void yoga.requestListener(request, response));
     },
+    cacheStats: cache?.stats,
     async close() {
       await Promise.all([...services.subscriptions].map((subscription) => subscription.return().catch(() => undefined)));
       services.subscriptions.clear();
@@ -177,11 +192,74 @@ function auditRunner(store: EventStore): (experimentId: string) => Promise<Audit
   };
 }
 
+/**
+ * Whether a request may be answered from stored response bytes: POST /graphql with a JSON
+ * body of a declared length within the size limit, not asking for a stream, from an
+ * allowed Host. Anything else goes to yoga untouched (and yoga refuses it as it should:
+ * 403 for the Host, 413 for the size, including bodies without Content-Length).
+ */
+function fastPathCandidate(request: IncomingMessage, maxBytes: number, hostAllowed: (host: string) => boolean): boolean {
+  if (request.method !== 'POST' || request.url !== '/graphql') return false;
+  const { 'content-type': type, 'content-length': length, accept } = request.headers;
+  if (!type || !/^application\/json\s*(;|$)/i.test(type)) return false;
+  if (accept && /text\/event-stream|multipart\//i.test(accept)) return false;
+  const declared = length === undefined ? Number.NaN : Number(length);
+  if (!Number.isSafeInteger(declared) || declared <= 0 || declared > maxBytes) return false;
+  return hostAllowed(request.headers.host ?? '');
+}
+
+/** Reads the body, answers from the cache on a hit, else hands the request with its body to yoga (`toYoga`). */
+async function answerFromCache(cache: ResponseCache, request: IncomingMessage, response: ServerResponse, toYoga: () => void): Promise<void> {
+  let body: Buffer;
+  try {
+    body = await readBody(request);
+  } catch {
+    // The client went away mid-body: nothing to answer.
+    response.destroy();
+    return;
+  }
+  try {
+    const key = cache.keyFor(request, body);
+    if (await cache.answer(key, request, response)) return;
+  } catch {
+    // The cache is an optimization: on any failure, yoga answers.
+  }
+  // The stream is consumed; @whatwg-node/server takes an already-read body from `request.body`.
+  Object.assign(request, { body });
+  toYoga();
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    request.once('error', reject);
+    request.once('close', () => {
+      if (!request.complete) reject(new Error('request aborted'));
+    });
+  });
+}
+
+const normalizeHost = (name: string) => name.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+
+/** Whether a Host header (name and optional port) names one of `allowed`, as hostCheck judges it. */
+function hostMatcher(allowed: readonly string[]): (host: string) => boolean {
+  const names = new Set(allowed.map(normalizeHost));
+  return (host) => {
+    try {
+      return names.has(normalizeHost(new URL(`http://${host}/`).hostname));
+    } catch {
+      return false;
+    }
+  };
+}
+
 function hostCheck(allowed: readonly string[]): Plugin {
-  const names = new Set(allowed.map((name) => name.toLowerCase().replace(/^\[(.*)\]$/, '$1')));
+  const names = new Set(allowed.map(normalizeHost));
   return {
     onRequest({ url, endResponse, fetchAPI }) {
-      const hostname = url.hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+      const hostname = normalizeHost(url.hostname);
       if (!names.has(hostname)) endResponse(new fetchAPI.Response(`host ${JSON.stringify(hostname.slice(0, 100))} is not served here\n`, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
     },
   };

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -581,5 +583,111 @@ describe('nasnet serve', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
     assert.equal(await exited, 0, stderr);
+  });
+});
+
+describe('the response fast path (stored bytes answered before yoga)', () => {
+  interface Raw {
+    status: number;
+    headers: Record<string, string | string[] | undefined>;
+    body: string;
+  }
+  const listen = async (served: GraphqlServer): Promise<number> => {
+    const http = createServer((req, res) => served.handle(req, res));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }));
+    return (http.address() as AddressInfo).port;
+  };
+  const send = (port: number, body: string, headers: Record<string, string> = {}): Promise<Raw> =>
+    new Promise((resolve, reject) => {
+      const request = httpRequest(
+        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString() }));
+        },
+      );
+      request.on('error', reject);
+      request.end(body);
+    });
+  const query = (text: string, variables?: Record<string, unknown>) => JSON.stringify({ query: text, variables });
+  const comparable = (headers: Raw['headers']) => {
+    const { date: _date, connection: _connection, 'keep-alive': _keepAlive, 'x-nasnet-cache': _cache, ...rest } = headers;
+    return rest;
+  };
+
+  it('answers a repeated query from stored bytes with the same bytes and headers, until the read models move', async () => {
+    const served = createGraphqlServer({ store, readModels: queryDb, token: TOKEN, projector, logging: false });
+    cleanup.push(() => served.close());
+    const port = await listen(served);
+    const body = query('query($id: ID!) { experiment(id: $id) { id status sampleCount } }', { id: 'cached-1' });
+    const first = await send(port, body);
+    assert.equal(first.status, 200, first.body);
+    assert.equal(first.headers['x-nasnet-cache'], 'miss');
+    assert.deepEqual(JSON.parse(first.body), { data: { experiment: null } });
+    const second = await send(port, body);
+    assert.equal(second.headers['x-nasnet-cache'], 'hit');
+    assert.equal(second.body, first.body);
+    assert.deepEqual(comparable(second.headers), comparable(first.headers));
+    assert.match(String(second.headers['content-type']), /^application\/graphql-response\+json/);
+    assert.equal(served.cacheStats!.hits, 1);
+    // The Accept header is part of the key: another one gets its own (differently typed) response.
+    const plain = await send(port, body, { accept: 'application/json' });
+    assert.equal(plain.headers['x-nasnet-cache'], 'miss');
+    assert.match(String(plain.headers['content-type']), /^application\/json/);
+    assert.equal((await send(port, body, { accept: 'application/json' })).headers['x-nasnet-cache'], 'hit');
+
+    // A new event, projected: the checkpoint moves, and the next answer shows it.
+    await createExperiment(store, { experimentId: 'cached-1', config: config(), seed: 6, codeVersion: 'test', writerId: 'test' });
+    await projector.caughtUp();
+    const after = await send(port, body);
+    assert.equal(after.headers['x-nasnet-cache'], 'miss');
+    assert.deepEqual(JSON.parse(after.body), { data: { experiment: { id: 'cached-1', status: 'RUNNING', sampleCount: 0 } } });
+    assert.equal((await send(port, body)).headers['x-nasnet-cache'], 'hit');
+
+    // Mutations are never stored: the second stop is refused, not replayed.
+    const stop = query('mutation($id: ID!) { stopExperiment(id: $id) { id status } }', { id: 'cached-1' });
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const stopped = await send(port, stop, auth);
+    assert.deepEqual(JSON.parse(stopped.body), { data: { stopExperiment: { id: 'cached-1', status: 'STOPPED' } } });
+    const again = await send(port, stop, auth);
+    assert.notEqual(again.headers['x-nasnet-cache'], 'hit');
+    assert.equal((JSON.parse(again.body) as GqlResult).errors?.[0]?.extensions?.code, 'NOT_RUNNING');
+    const status = await send(port, body);
+    assert.equal(status.headers['x-nasnet-cache'], 'miss');
+    assert.equal((JSON.parse(status.body) as { data: { experiment: { status: string } } }).data.experiment.status, 'STOPPED');
+
+    // Errors, and fields not from the read models, are never stored.
+    for (const text of ['{ experiment(id: "g1") { samples(first: 1000) { edges { cursor } } } }', '{ headPosition }', '{ experiments { id } headPosition }']) {
+      for (let i = 0; i < 2; i++) assert.equal((await send(port, query(text))).headers['x-nasnet-cache'], 'miss', text);
+    }
+  });
+
+  it('still refuses oversized bodies (413) and other hosts (403), and is off with responseCache: false', async () => {
+    const served = createGraphqlServer({ store, readModels: queryDb, allowedHosts: ['127.0.0.1'], logging: false });
+    cleanup.push(() => served.close());
+    const port = await listen(served);
+    const body = query('{ experiments { id } }');
+    assert.equal((await send(port, body)).headers['x-nasnet-cache'], 'miss');
+    assert.equal((await send(port, body)).headers['x-nasnet-cache'], 'hit');
+    const rebound = await send(port, body, { host: 'rebound.example' });
+    assert.equal(rebound.status, 403);
+    const huge = query(`{ experiment(id: "${'x'.repeat(DEFAULT_LIMITS.maxRequestBytes)}") { id } }`);
+    for (let i = 0; i < 2; i++) {
+      const refused = await send(port, huge);
+      assert.equal(refused.status, 413);
+      assert.equal(refused.headers['x-nasnet-cache'], undefined);
+    }
+
+    const uncached = createGraphqlServer({ store, readModels: queryDb, responseCache: false, logging: false });
+    cleanup.push(() => uncached.close());
+    const uncachedPort = await listen(uncached);
+    for (let i = 0; i < 2; i++) {
+      const answer = await send(uncachedPort, body);
+      assert.equal(answer.status, 200);
+      assert.equal(answer.headers['x-nasnet-cache'], undefined);
+    }
+    assert.equal(uncached.cacheStats, undefined);
   });
 });
