@@ -54,6 +54,11 @@ export interface GraphqlServerOptions {
    * yoga, with header `x-nasnet-cache: hit`. Default true; false runs every query.
    */
   responseCache?: boolean;
+  /**
+   * Runs one audit (default: in this thread). Audits replay every policy update, so a server
+   * for long searches should run them elsewhere: `nasnet serve` uses a worker thread.
+   */
+  auditExperiment?: (experimentId: string) => Promise<AuditReport>;
   /** Log requests' unexpected errors (with stacks) on the console; they never reach clients. Default true. */
   logging?: boolean;
 }
@@ -88,7 +93,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     readModelsCaughtUp: projector
       ? () => Promise.race([projector.caughtUp().catch(() => undefined), new Promise<void>((done) => setTimeout(done, CAUGHT_UP_WAIT_MS).unref())])
       : undefined,
-    audit: auditRunner(options.store),
+    audit: auditRunner(options.store, options.auditExperiment ?? ((experimentId) => auditStoredExperiment(options.store, experimentId))),
     subscriptions: new Set(),
   };
 
@@ -169,9 +174,9 @@ function bearerMatches(header: string | null, expected: Buffer): boolean {
 
 /**
  * Audits replay the controller (CPU-bound): one at a time, and a report is reused while
- * the log's head has not moved.
+ * the log's head has not moved. Where the replay runs is the caller's choice (auditExperiment).
  */
-function auditRunner(store: EventStore): (experimentId: string) => Promise<AuditReport> {
+function auditRunner(store: EventStore, auditExperiment: (experimentId: string) => Promise<AuditReport>): (experimentId: string) => Promise<AuditReport> {
   const reports = new Map<string, { head: bigint; report: AuditReport }>();
   let queue: Promise<unknown> = Promise.resolve();
   return (experimentId) => {
@@ -181,7 +186,7 @@ function auditRunner(store: EventStore): (experimentId: string) => Promise<Audit
       if (cached && cached.head === head) return cached.report;
       const { exists } = await store.readStream(experimentStream(experimentId), { direction: 'backwards', maxCount: 1 });
       if (!exists) throw new GraphQLError(`no experiment ${JSON.stringify(experimentId)} in this store`, { extensions: { code: 'NOT_FOUND' } });
-      const report = await auditStoredExperiment(store, experimentId);
+      const report = await auditExperiment(experimentId);
       reports.delete(experimentId);
       reports.set(experimentId, { head, report });
       if (reports.size > 16) reports.delete(reports.keys().next().value!);

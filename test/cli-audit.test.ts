@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { NasnetEvent, RecordedEvent } from '../core/events/event.ts';
 import { NASNET_A } from '../core/search-space/nasnet-a.ts';
+import { createThreadAuditor } from '../cli/audit-thread.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
 import { targetSimilarity } from '../plugins/trainers/synthetic/target-similarity.ts';
 import { simulateExperiment } from './support/simulate.ts';
@@ -59,6 +60,24 @@ describe('nasnet audit and nasnet genotype', () => {
       return true;
     });
     await assert.rejects(run(NASNET, ['audit', 'nothing', '--store', good]), /no events of experiment "nothing"/);
+  });
+
+  it('audits in a worker thread (what nasnet serve uses) with the same reports as in-process', async () => {
+    const auditor = createThreadAuditor(good);
+    try {
+      assert.deepEqual(await auditor.audit('cli'), { ok: true, checkedSamples: 8, checkedUpdates: 2, firstDivergence: null });
+      await assert.rejects(auditor.audit('nothing'), /no events of experiment "nothing"/);
+    } finally {
+      await auditor.close();
+    }
+    const tampered = createThreadAuditor(bad);
+    try {
+      const report = await tampered.audit('cli');
+      assert.equal(report.ok, false);
+      assert.equal(report.firstDivergence!.what, 'paramsDigestAfter of PolicyUpdated v1');
+    } finally {
+      await tampered.close();
+    }
   });
 
   it('renders and checks genotypes', async () => {

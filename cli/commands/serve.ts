@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { openReadModels, readCheckpoint, runProjector } from '../../core/projections/sqlite-projector.ts';
 import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
 import { openStore } from '../../core/store/open-store.ts';
+import { createThreadAuditor } from '../audit-thread.ts';
 import { UsageError, wholeNumber } from '../flags.ts';
 import { readModelsPath } from '../read-models.ts';
 import { shutdownSignal } from '../shutdown.ts';
@@ -53,7 +54,8 @@ export function registerServeCommand(program: Command): void {
       });
       // On loopback, only loopback names: no other site's page can reach it through DNS rebinding.
       const allowedHosts = LOOPBACK.has(options.host) ? [...LOOPBACK] : undefined;
-      const server = createGraphqlServer({ store, readModels: queryDb, token, projector, allowedHosts });
+      const auditor = createThreadAuditor(options.store);
+      const server = createGraphqlServer({ store, readModels: queryDb, token, projector, allowedHosts, auditExperiment: auditor.audit });
       const http = createServer(server.handle);
       // Bounds how long a client may take to send a request; subscriptions (responses) are not affected.
       http.requestTimeout = 30_000;
@@ -61,6 +63,7 @@ export function registerServeCommand(program: Command): void {
 
       const closeAll = async () => {
         await server.close().catch(() => undefined);
+        await auditor.close().catch(() => undefined);
         http.closeAllConnections();
         await new Promise<void>((done) => http.close(() => done()));
         await projector.stop().catch(() => undefined);
