@@ -10,7 +10,7 @@ import type { RecordedEvent } from '../core/events/event.ts';
 import { openReadModels, runProjector, type Projector } from '../core/projections/sqlite-projector.ts';
 import { createExperiment } from '../core/runtime/controller-loop.ts';
 import { runSearch } from '../core/runtime/search.ts';
-import { DEFAULT_TRIALS, type SearchConfig } from '../core/runtime/search-config.ts';
+import type { SearchConfig } from '../core/runtime/search-config.ts';
 import { TrainingFailure, type TrainerPlugin } from '../core/runtime/trainer-plugin.ts';
 import { NASNET_A } from '../core/search-space/nasnet-a.ts';
 import { cellConcat } from '../core/search-space/genotype.ts';
@@ -20,6 +20,7 @@ import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
 import { DEFAULT_LIMITS, createGraphqlServer, type GraphqlServer } from '../graphql/server.ts';
 import { targetSimilarity } from '../plugins/trainers/synthetic/target-similarity.ts';
+import { testSearchConfig } from './support/search-config.ts';
 
 const TOKEN = 'test-token-5f1c';
 const dir = await mkdtemp(join(tmpdir(), 'nasnet-graphql-'));
@@ -30,22 +31,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function config(overrides: Partial<SearchConfig> = {}): SearchConfig {
-  return {
-    strategy: 'ppo',
-    controller: { batchSize: 4, ppoEpochs: 1 },
-    samples: 12,
-    trainer: 'fake',
-    trainerOptions: {},
-    dataset: 'none',
-    network: { N: 1, filters: 4 },
-    epochs: 1,
-    training: {},
-    reuse: false,
-    trials: { ...DEFAULT_TRIALS, retryBackoffSeconds: 0.01 },
-    ...overrides,
-  };
-}
+const config = (overrides: Partial<SearchConfig> = {}) => testSearchConfig(overrides, 1);
 
 /** Rewards by agreement with NASNet-A; the first attempt of sample 1 fails, so one sample has two trials. */
 function fakePlugin(): TrainerPlugin {

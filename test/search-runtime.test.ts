@@ -18,28 +18,14 @@ import { NASNET_A } from '../core/search-space/nasnet-a.ts';
 import type { EventStore } from '../core/store/port.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
 import { targetSimilarity } from '../plugins/trainers/synthetic/target-similarity.ts';
+import { testSearchConfig } from './support/search-config.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'nasnet-runtime-'));
 after(() => rm(dir, { recursive: true, force: true }));
 let files = 0;
 const freshStore = () => openSqliteStore(join(dir, `s${files++}.db`));
 
-function config(overrides: Partial<SearchConfig> = {}): SearchConfig {
-  return {
-    strategy: 'ppo',
-    controller: { batchSize: 4, ppoEpochs: 1 },
-    samples: 12,
-    trainer: 'fake',
-    trainerOptions: {},
-    dataset: 'none',
-    network: { N: 1, filters: 4 },
-    epochs: 2,
-    training: {},
-    reuse: false,
-    trials: { ...DEFAULT_TRIALS, retryBackoffSeconds: 0.01 },
-    ...overrides,
-  };
-}
+const config = (overrides: Partial<SearchConfig> = {}) => testSearchConfig(overrides, 2);
 
 /** A trainer whose reward is agreement with NASNet-A; `fail(job)` may throw instead. */
 function fakePlugin(options: { delayMs?: number; fail?: (job: TrainingJob) => TrainingFailure | null } = {}): TrainerPlugin & { jobs: TrainingJob[] } {

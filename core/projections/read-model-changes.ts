@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '../events/event.ts';
+import type { EventOfType, RecordedEvent } from '../events/event.ts';
 import type { JsonValue } from '../events/json.ts';
 
 /**
@@ -379,18 +379,7 @@ export function projectEvent(event: RecordedEvent): RowChange[] {
     }
     case 'TrainingCompleted': {
       const d = event.data;
-      const result = {
-        status: 'completed',
-        backend: d.backend,
-        validation_accuracy: d.validationAccuracy,
-        test_accuracy: d.testAccuracy,
-        loss: d.loss,
-        params: d.params,
-        mult_adds: d.multAdds,
-        seconds: d.seconds,
-        images_per_sec: d.imagesPerSec,
-        finished_at: at,
-      } as const;
+      const result = completedColumns(d, at);
       return [
         {
           op: 'upsert',
@@ -505,18 +494,7 @@ export function projectEvent(event: RecordedEvent): RowChange[] {
           op: 'update',
           table: 'rm_transfers',
           key: { transfer_id: d.transferId },
-          set: {
-            status: 'completed',
-            backend: d.backend,
-            validation_accuracy: d.validationAccuracy,
-            test_accuracy: d.testAccuracy,
-            loss: d.loss,
-            params: d.params,
-            mult_adds: d.multAdds,
-            seconds: d.seconds,
-            images_per_sec: d.imagesPerSec,
-            finished_at: at,
-          },
+          set: completedColumns(d, at),
         },
       ];
     }
@@ -546,4 +524,20 @@ function projectLaterType(event: RecordedEvent): RowChange[] {
     return [touchExperiment(data.experimentId, event.metadata.timestamp, { status: 'running' })];
   }
   return [];
+}
+
+/** The columns a finished training fills, for trials and transfers alike (their events share these fields). */
+function completedColumns(d: EventOfType<'TrainingCompleted'>['data'] | EventOfType<'TransferCompleted'>['data'], at: string) {
+  return {
+    status: 'completed',
+    backend: d.backend,
+    validation_accuracy: d.validationAccuracy,
+    test_accuracy: d.testAccuracy,
+    loss: d.loss,
+    params: d.params,
+    mult_adds: d.multAdds,
+    seconds: d.seconds,
+    images_per_sec: d.imagesPerSec,
+    finished_at: at,
+  } as const;
 }
