@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import type { RecordedEvent } from '../core/events/event.ts';
 import { openReadModels } from '../core/projections/sqlite-projector.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
+import { dumpReadModels } from './support/read-models.ts';
 
 const NASNET = fileURLToPath(new URL('../cli/nasnet.js', import.meta.url));
 const exec = promisify(execFile);
@@ -33,20 +34,9 @@ async function events(path: string): Promise<RecordedEvent[]> {
   return all;
 }
 
-const TABLE_KEYS: Record<string, string> = {
-  rm_experiments: 'id',
-  rm_samples: 'sample_id',
-  rm_trials: 'sample_id, attempt',
-  rm_policy_updates: 'experiment_id, version',
-  rm_transfers: 'transfer_id',
-  rm_best_cells: 'experiment_id, cell_hash',
-  rm_checkpoints: 'projection',
-};
-
 async function readModels(path: string): Promise<Record<string, unknown[]>> {
   const db = await openReadModels(path);
-  const tables: Record<string, unknown[]> = {};
-  for (const [table, key] of Object.entries(TABLE_KEYS)) tables[table] = await db.all(`SELECT * FROM ${table} ORDER BY ${key}`);
+  const tables = await dumpReadModels(db);
   await db.close();
   return tables;
 }

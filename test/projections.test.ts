@@ -26,7 +26,7 @@ import {
   type Sample,
   type SampleOrder,
 } from '../core/projections/queries.ts';
-import { READ_MODEL_TABLES, projectEvent, type RowChange } from '../core/projections/read-model-changes.ts';
+import { projectEvent, type RowChange } from '../core/projections/read-model-changes.ts';
 import {
   CheckpointMovedBackError,
   ProjectionError,
@@ -40,6 +40,7 @@ import {
 } from '../core/projections/sqlite-projector.ts';
 import { architectureSampled, experimentCreated } from './support/events.ts';
 import { simulateExperiment } from './support/simulate.ts';
+import { dumpReadModels } from './support/read-models.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'nasnet-projections-'));
 const open: Array<{ close(): Promise<void> }> = [];
@@ -231,23 +232,7 @@ async function appendAll(store: EventStore, entries: readonly Entry[]): Promise<
   }
 }
 
-const KEYS: Record<string, string> = {
-  rm_experiments: 'id',
-  rm_samples: 'sample_id',
-  rm_trials: 'sample_id, attempt',
-  rm_policy_updates: 'experiment_id, version',
-  rm_transfers: 'transfer_id',
-  rm_best_cells: 'experiment_id, cell_hash',
-  rm_checkpoints: 'projection',
-};
-
-async function dump(db: SqliteConnection): Promise<Record<string, unknown[]>> {
-  const tables: Record<string, unknown[]> = {};
-  for (const table of [...READ_MODEL_TABLES, 'rm_checkpoints']) {
-    tables[table] = await db.all(`SELECT * FROM ${table} ORDER BY ${KEYS[table]}`);
-  }
-  return tables;
-}
+const dump = dumpReadModels;
 
 function recorded<E extends NasnetEvent>(event: E, position: number, stream = 'x-1'): RecordedEvent {
   return { ...event, stream, revision: 0n, position: BigInt(position) } as RecordedEvent;
