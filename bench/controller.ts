@@ -3,12 +3,13 @@
  *   npm run bench:controller -- --json [--seeds 3] [--batches 30] [--batch 20] [--final 5]
  * Reward = fraction of the 50 decisions that agree with a hidden target cell (drawn per
  * seed); every strategy gets the same number of samples. Controller settings are the
- * paper's unless overridden (--lr, --ppo-epochs). Prints one JSON object.
+ * paper's unless overridden (--lr, --ppo-epochs); evolution's population and tournament
+ * take their batch-scaled defaults (100 and 25 at batches of 20). Prints one JSON object.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createStrategy } from '../core/controller/create-strategy.ts';
-import { PAPER_CONTROLLER, type ControllerConfig } from '../core/controller/config.ts';
+import { controllerConfig, evolutionSizes, PAPER_CONTROLLER, type ControllerConfig } from '../core/controller/config.ts';
 import { STRATEGY_NAMES, type StrategyName } from '../core/controller/strategy.ts';
 import { genotypeText } from '../core/search-space/render.ts';
 import { targetSimilarity } from '../plugins/trainers/synthetic/target-similarity.ts';
@@ -68,6 +69,7 @@ const results: Record<string, unknown> = {};
 const finals: Record<string, number[]> = {};
 let ppoUpdateMs: number[] = [];
 let samplesPerSec = 0;
+let evolutionSamplesPerSec = 0;
 for (const name of STRATEGY_NAMES) {
   const runs = Array.from({ length: seeds }, (_, s) => run(name, s + 1));
   const curve = Array.from({ length: batches }, (_, b) => round(mean(runs.map((r) => r.curve[b]!))));
@@ -82,21 +84,42 @@ for (const name of STRATEGY_NAMES) {
     ppoUpdateMs = runs.flatMap((r) => r.updateMs);
     samplesPerSec = runs.reduce((a, r) => a + r.samples, 0) / (runs.reduce((a, r) => a + r.sampleMs, 0) / 1000);
   }
+  if (name === 'evolution') {
+    evolutionSamplesPerSec = runs.reduce((a, r) => a + r.samples, 0) / (runs.reduce((a, r) => a + r.sampleMs, 0) / 1000);
+  }
 }
+
+const beatsOnEverySeed = (a: string, b: string) => finals[a]!.every((x, s) => x > finals[b]![s]!);
+const evolutionVsPpoPerSeed = finals.evolution!.map((evolution, s) => ({
+  seed: s + 1,
+  evolution: round(evolution),
+  ppo: round(finals.ppo![s]!),
+  difference: round(evolution - finals.ppo![s]!),
+}));
 
 // Determinism: the same seed and rewards, run twice, must give the same digest after every update.
 const first = run('ppo', 1);
 const second = run('ppo', 1);
-const deterministic = first.digests.length === second.digests.length && first.digests.every((d, i) => d === second.digests[i]);
+const sameDigests = (a: Run, b: Run) => a.digests.length === b.digests.length && a.digests.every((d, i) => d === b.digests[i]);
+const deterministic = sameDigests(first, second);
+const evolutionDeterministic = sameDigests(run('evolution', 1), run('evolution', 1));
 
 const sorted = [...ppoUpdateMs].sort((a, b) => a - b);
 const output = {
   ...results,
-  ppoBeatsRandomOnEverySeed: finals.ppo!.every((x, s) => x > finals.random![s]!),
+  ppoBeatsRandomOnEverySeed: beatsOnEverySeed('ppo', 'random'),
+  evolutionBeatsRandomOnEverySeed: beatsOnEverySeed('evolution', 'random'),
+  // Final mean rewards (last `final` batches) side by side; difference = evolution − ppo.
+  evolutionVsPpo: {
+    perSeed: evolutionVsPpoPerSeed,
+    meanDifference: round(mean(evolutionVsPpoPerSeed.map((row) => finals.evolution![row.seed - 1]! - finals.ppo![row.seed - 1]!))),
+  },
   ppoUpdateMs: round(mean(ppoUpdateMs), 1),
   ppoUpdateMsP95: round(sorted[Math.floor(sorted.length * 0.95)]!, 1),
   samplesPerSec: Math.round(samplesPerSec),
+  evolutionSamplesPerSec: Math.round(evolutionSamplesPerSec),
   deterministic,
+  evolutionDeterministic,
   settings: {
     seeds,
     batches,
@@ -104,6 +127,7 @@ const output = {
     samplesPerStrategyPerSeed: batches * batchSize,
     finalBatches,
     controller: { ...PAPER_CONTROLLER, ...overrides },
+    evolution: evolutionSizes(controllerConfig(overrides)),
     objective: 'fraction of the 50 decisions equal to a hidden random target cell (one per seed)',
     exampleTarget: genotypeText(createStrategy('random', 1_000_003 + 17).sample(0).genotype),
   },

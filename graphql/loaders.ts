@@ -1,12 +1,23 @@
 import DataLoader from 'dataloader';
-import { samplesByIds, trialsForSamples, type Sample, type Trial } from '../core/projections/queries.ts';
+import { populationsAfterUpdates, samplesByIds, trialsForSamples, type PopulationAfterUpdate, type Sample, type Trial } from '../core/projections/queries.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
+
+/** Which population to read: the one policy update `version` of an evolution experiment left. */
+export interface PopulationKey {
+  experimentId: string;
+  version: number;
+  top: number;
+  batchSize: number;
+  populationSize: number;
+}
 
 export interface Loaders {
   /** A sample's trials, every sample of a request in one query. */
   trialsBySample: DataLoader<string, Trial[]>;
   /** Samples by id (null where none), every id of a request in one query. */
   sampleById: DataLoader<string, Sample | null>;
+  /** Evolution populations after updates, every update of an experiment in one query. */
+  populationAfterUpdate: DataLoader<PopulationKey, PopulationAfterUpdate, string>;
 }
 
 /**
@@ -23,5 +34,26 @@ export function createLoaders(db: SqliteConnection): Loaders {
       const samples = await samplesByIds(db, ids);
       return ids.map((id) => samples.get(id) ?? null);
     }),
+    populationAfterUpdate: new DataLoader<PopulationKey, PopulationAfterUpdate, string>(loadPopulations(db), {
+      cacheKeyFn: (key) => `${key.experimentId}/${key.version}/${key.top}`,
+    }),
+  };
+}
+
+function loadPopulations(db: SqliteConnection) {
+  return async (keys: readonly PopulationKey[]): Promise<PopulationAfterUpdate[]> => {
+    const answers = new Array<PopulationAfterUpdate>(keys.length);
+    const byExperiment = new Map<string, number[]>();
+    keys.forEach((key, i) => {
+      const positions = byExperiment.get(key.experimentId);
+      if (positions) positions.push(i);
+      else byExperiment.set(key.experimentId, [i]);
+    });
+    for (const positions of byExperiment.values()) {
+      const first = keys[positions[0]!]!;
+      const populations = await populationsAfterUpdates(db, first.experimentId, first, positions.map((i) => keys[i]!));
+      positions.forEach((i, k) => (answers[i] = populations[k]!));
+    }
+    return answers;
   };
 }

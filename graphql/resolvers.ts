@@ -1,4 +1,6 @@
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { evolutionSizes } from '../core/controller/config.ts';
+import { controllerSetup } from '../core/controller/experiment-config.ts';
 import { isEventType } from '../core/events/catalogue.ts';
 import type { NasnetEvent, RecordedEvent } from '../core/events/event.ts';
 import { deterministicEventId } from '../core/events/ids.ts';
@@ -93,6 +95,29 @@ const JsonScalar = new GraphQLScalarType({
 interface CellParent {
   genotype: Genotype;
   cell: CellName;
+}
+
+/** A policy update as Experiment.policyUpdates hands it down: with what its population needs. */
+interface PolicyUpdateParent extends PolicyUpdate {
+  /** The experiment's batch size and P when it is an evolution experiment; null otherwise. */
+  evolution: { batchSize: number; populationSize: number } | null;
+}
+
+/** Batch size and population size of an evolution experiment (P from its config or the batch-scaled default); null for other strategies. */
+function evolutionWindow(experiment: Experiment): PolicyUpdateParent['evolution'] {
+  if (experiment.strategy !== 'evolution') return null;
+  try {
+    const { controller } = controllerSetup(experiment.config);
+    return { batchSize: controller.batchSize, populationSize: evolutionSizes(controller).populationSize };
+  } catch {
+    // A config this code cannot read: no population to show, but the rest of the update is still served.
+    return null;
+  }
+}
+
+function populationOf(update: PolicyUpdateParent, top: number, context: GraphqlContext) {
+  if (update.evolution === null) return null;
+  return context.loaders.populationAfterUpdate.load({ experimentId: update.experimentId, version: update.version, top, ...update.evolution });
 }
 
 interface Connection<T> {
@@ -295,7 +320,10 @@ export const resolvers = {
       const samples = await context.loaders.sampleById.loadMany(cells.map((cell) => cell.sampleId));
       return samples.filter((sample): sample is Sample => sample !== null && !(sample instanceof Error));
     },
-    policyUpdates: (experiment: Experiment, _: unknown, context: GraphqlContext) => policyUpdates(context.services.db, experiment.id),
+    policyUpdates: async (experiment: Experiment, _: unknown, context: GraphqlContext): Promise<PolicyUpdateParent[]> => {
+      const evolution = evolutionWindow(experiment);
+      return (await policyUpdates(context.services.db, experiment.id)).map((update) => ({ ...update, evolution }));
+    },
     rewardCurve: async (experiment: Experiment, { maxPoints }: { maxPoints?: number | null }, context: GraphqlContext) => {
       if (maxPoints !== null && maxPoints !== undefined && maxPoints < 2) throw badInput(`maxPoints must be at least 2 (got ${maxPoints})`);
       const curve = await rewardCurve(context.services.db, experiment.id);
@@ -337,6 +365,14 @@ export const resolvers = {
     entropy: (update: PolicyUpdate) => update.stats?.entropy ?? null,
     epochs: (update: PolicyUpdate) => update.stats?.epochs ?? null,
     position: (update: PolicyUpdate) => update.position.toString(),
+    population: async (update: PolicyUpdateParent, { top }: { top?: number | null }, context: GraphqlContext) => {
+      const count = pageSize('top', top ?? 5, context.services.limits.maxPageSize);
+      const population = await populationOf(update, count, context);
+      if (population === null) return null;
+      const samples = await context.loaders.sampleById.loadMany(population.best.map((member) => member.sampleId));
+      return samples.filter((sample): sample is Sample => sample !== null && !(sample instanceof Error));
+    },
+    populationSize: async (update: PolicyUpdateParent, _: unknown, context: GraphqlContext) => (await populationOf(update, 0, context))?.size ?? null,
   },
 
   Event: {

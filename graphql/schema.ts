@@ -235,6 +235,14 @@ export const typeDefs = /* GraphQL */ `
     "Global position of the PolicyUpdated event."
     position: String!
     at: String!
+    """
+    Evolution only (null for other strategies): the population this update left — the
+    last P samples before the next batch, read from the samples, not by replaying the
+    controller — best first; ties to the youngest, as the tournament breaks them.
+    """
+    population(top: Int = 5): [Sample!]
+    "Evolution only: how many members that population held (at most P)."
+    populationSize: Int
   }
 
   type RewardPoint {

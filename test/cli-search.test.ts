@@ -44,6 +44,50 @@ async function readModels(path: string): Promise<Record<string, unknown[]>> {
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 const count = (all: RecordedEvent[], type: string) => all.filter((event) => event.type === type).length;
 
+/**
+ * A 24-sample synthetic search in batches of 4, killed with SIGKILL after a random number
+ * of progress lines (mid-claim, mid-training, mid-update), resumed and killed twice more,
+ * then resumed to the end. Checks what must hold after any crash and returns the log.
+ */
+async function killedAndResumed(name: string, flags: string[], configFields: Record<string, unknown>): Promise<RecordedEvent[]> {
+  const path = join(dir, `${name}.db`);
+  const config = join(dir, `${name}.json`);
+  await writeFile(config, JSON.stringify({ trainerOptions: { delayMs: 40 }, trials: { maxAttempts: 5, leaseSeconds: 60, retryBackoffSeconds: 0.05, failureReward: 0 }, ...configFields }));
+  const base = ['--store', `sqlite:${path}`, '--json'];
+  const kill = async (args: string[], afterLines: number) => {
+    const child = spawn(process.execPath, [NASNET, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let lines = 0;
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        lines += chunk.toString().split('\n').length - 1;
+        if (lines >= afterLines) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.once('exit', () => resolve());
+    });
+    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+  };
+  const randomLines = () => 5 + Math.floor(Math.random() * 40);
+  await kill(['search', '--trainer', 'synthetic', '--config', config, ...flags, '--samples', '24', '--batch', '4', '--workers', '2', '--experiment-id', 'k', ...base], randomLines());
+  for (let round = 0; round < 2; round++) await kill(['resume', 'k', '--workers', '2', ...base], randomLines());
+  const last = await nasnet(['resume', 'k', '--workers', '2', ...base]);
+  assert.equal(last.code, 0, last.stderr);
+  assert.equal(lastJson(last.stdout).status, 'completed');
+  const all = await events(path);
+  const sampled = all.filter((event) => event.type === 'ArchitectureSampled').map((event) => (event.data as { index: number }).index);
+  assert.deepEqual(sampled.sort((a, b) => a - b), Array.from({ length: 24 }, (_, i) => i), 'each index sampled exactly once');
+  const rewarded = all.filter((event) => event.type === 'RewardReported').map((event) => (event.data as { sampleId: string }).sampleId);
+  assert.equal(new Set(rewarded).size, 24);
+  assert.equal(rewarded.length, 24, 'one reward per sample');
+  assert.equal(count(all, 'PolicyUpdated'), 6);
+  assert.equal(count(all, 'ExperimentCompleted'), 1);
+  const audit = await nasnet(['audit', 'k', '--store', `sqlite:${path}`, '--json']);
+  assert.equal(JSON.parse(audit.stdout).ok, true, audit.stdout);
+  return all;
+}
+
 describe('nasnet search (end to end)', () => {
   it('--preset tiny with the tfjs trainer completes, learns more than chance, and passes the audit', { timeout: 300_000 }, async () => {
     const store = `sqlite:${join(dir, 'tiny.db')}`;
@@ -84,42 +128,16 @@ describe('nasnet search (end to end)', () => {
   });
 
   it('survives kill -9 at random moments: resume completes it, nothing is sampled twice or lost, and the audit passes', { timeout: 240_000 }, async () => {
-    const path = join(dir, 'killed.db');
-    const config = join(dir, 'synthetic.json');
-    await writeFile(config, JSON.stringify({ trainerOptions: { delayMs: 40 }, trials: { maxAttempts: 5, leaseSeconds: 60, retryBackoffSeconds: 0.05, failureReward: 0 } }));
-    const base = ['--store', `sqlite:${path}`, '--json'];
-    // Killed after a random number of progress lines: mid-claim, mid-training, mid-update.
-    const kill = async (args: string[], afterLines: number) => {
-      const child = spawn(process.execPath, [NASNET, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let lines = 0;
-      await new Promise<void>((resolve) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          lines += chunk.toString().split('\n').length - 1;
-          if (lines >= afterLines) {
-            child.kill('SIGKILL');
-            resolve();
-          }
-        });
-        child.once('exit', () => resolve());
-      });
-      await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
-    };
-    const randomLines = () => 5 + Math.floor(Math.random() * 40);
-    await kill(['search', '--trainer', 'synthetic', '--config', config, '--samples', '24', '--batch', '4', '--workers', '2', '--experiment-id', 'k', ...base], randomLines());
-    for (let round = 0; round < 2; round++) await kill(['resume', 'k', '--workers', '2', ...base], randomLines());
-    const last = await nasnet(['resume', 'k', '--workers', '2', ...base]);
-    assert.equal(last.code, 0, last.stderr);
-    assert.equal(lastJson(last.stdout).status, 'completed');
-    const all = await events(path);
-    const sampled = all.filter((event) => event.type === 'ArchitectureSampled').map((event) => (event.data as { index: number }).index);
-    assert.deepEqual(sampled.sort((a, b) => a - b), Array.from({ length: 24 }, (_, i) => i), 'each index sampled exactly once');
-    const rewarded = all.filter((event) => event.type === 'RewardReported').map((event) => (event.data as { sampleId: string }).sampleId);
-    assert.equal(new Set(rewarded).size, 24);
-    assert.equal(rewarded.length, 24, 'one reward per sample');
-    assert.equal(count(all, 'PolicyUpdated'), 6);
-    assert.equal(count(all, 'ExperimentCompleted'), 1);
-    const audit = await nasnet(['audit', 'k', '--store', `sqlite:${path}`, '--json']);
-    assert.equal(JSON.parse(audit.stdout).ok, true, audit.stdout);
+    await killedAndResumed('killed', [], {});
+  });
+
+  it('survives kill -9 with --strategy evolution too: mutants of the population are drawn, resumed exactly, and the audit passes', { timeout: 240_000 }, async () => {
+    // A population of two batches, so most of the 24 samples are mutants.
+    const all = await killedAndResumed('evolution', ['--strategy', 'evolution'], { controller: { batchSize: 4, populationSize: 8, tournamentSize: 3 } });
+    const samples = all.filter((event) => event.type === 'ArchitectureSampled').map((event) => event.data as { index: number; actions: number[] });
+    samples.sort((a, b) => a.index - b.index);
+    const oneChangeFromEarlier = samples.filter(({ index, actions }) => index >= 8 && samples.some((earlier) => earlier.index < index && earlier.actions.filter((a, t) => a !== actions[t]).length === 1));
+    assert.equal(oneChangeFromEarlier.length, 16, 'every sample after the first two batches is a one-decision mutant of an earlier one');
   });
 
   it('two worker processes on one SQLite file never train the same trial twice', { timeout: 180_000 }, async () => {
@@ -149,13 +167,16 @@ describe('nasnet search (end to end)', () => {
     await writeFile(badConfig, JSON.stringify({ samples: -3 }));
     const typo = join(dir, 'typo.json');
     await writeFile(typo, JSON.stringify({ epocs: 3 }));
+    const bigTournament = join(dir, 'big-tournament.json');
+    await writeFile(bigTournament, JSON.stringify({ strategy: 'evolution', controller: { populationSize: 4, tournamentSize: 5 } }));
     const cases: Array<[string[], RegExp]> = [
       [['search', '--samples', 'many'], /--samples must be a whole number >= 1, got "many"/],
-      [['search', '--strategy', 'evolution'], /--strategy must be one of ppo, reinforce, random, got "evolution"/],
+      [['search', '--strategy', 'annealing'], /--strategy must be one of ppo, reinforce, random, evolution, got "annealing"/],
       [['search', '--preset', 'huge'], /--preset must be one of tiny, demo, small, paper, got "huge"/],
       [['search', '--experiment-id', 'a b'], /--experiment-id must be .* got "a b"/],
       [['search', '--config', badConfig], /config file .*bad-config\.json: samples must be >= 1 \(got -3\)/],
       [['search', '--config', typo], /config file .*typo\.json: epocs is not a known setting/],
+      [['search', '--config', bigTournament], /config file .*big-tournament\.json: controller\.tournamentSize must be <= populationSize \(4\).*\(got 5\)/],
       [['search', '--config', join(dir, 'missing.json')], /--config ".*missing\.json" cannot be read: no such file/],
       [['search', '--trainer', './nowhere.js', '--workers', '1'], /--trainer "\.\/nowhere\.js"/],
       [['search', '--dataset', join(dir, 'no-such-dir')], /--dataset ".*no-such-dir"/],

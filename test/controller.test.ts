@@ -187,7 +187,7 @@ describe('determinism and state', () => {
   });
 
   it('refuses bad settings, naming the field and the value', () => {
-    assert.throws(() => createStrategy('evolution', 1), /strategy must be one of ppo, reinforce, random \(got "evolution"\)/);
+    assert.throws(() => createStrategy('annealing', 1), /strategy must be one of ppo, reinforce, random, evolution \(got "annealing"\)/);
     assert.throws(() => controllerConfig({ learningRate: -1 }), /controller config learningRate .*\(got -1\)/);
     assert.throws(() => controllerConfig({ ppoEpochs: 2.5 }), /controller config ppoEpochs .*\(got 2.5\)/);
     assert.throws(() => createStrategy('ppo', 1.5), /seed must be an integer \(got 1.5\)/);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { layoutCell, normalizeBlocks, type CellLayout, type LayoutNode } from '../graphql/dashboard/cell-layout.js';
+import { policyUpdateColumns, policyUpdateRows, type PolicyUpdateInput } from '../graphql/dashboard/policy-table.js';
 import { niceStep, rewardChartModel } from '../graphql/dashboard/reward-chart.js';
 import { DECISIONS, decodeActions } from '../core/search-space/actions.ts';
 import { cellConcat, type Genotype } from '../core/search-space/genotype.ts';
@@ -151,5 +152,39 @@ describe('reward chart model', () => {
     assert.equal(niceStep(1, 5), 0.2);
     assert.equal(niceStep(0.07, 5), 0.02);
     assert.equal(niceStep(1999, 8), 500);
+  });
+});
+
+describe('policy-update table', () => {
+  const update = (version: number, extra: Partial<PolicyUpdateInput> = {}): PolicyUpdateInput => ({
+    version,
+    sampleIds: ['e-0', 'e-1'],
+    meanReward: 0.5,
+    baselineBefore: version === 1 ? null : 0.4,
+    baselineAfter: 0.45,
+    loss: null,
+    approxKl: null,
+    clipFraction: null,
+    entropy: null,
+    paramsDigestAfter: 'ab'.repeat(32),
+    populationSize: null,
+    population: null,
+    ...extra,
+  });
+  const texts = (strategy: string, updates: PolicyUpdateInput[]) => policyUpdateRows(strategy, updates).map((row) => row.cells.map((cell) => cell.text));
+
+  it('shows PPO statistics, newest first, with the digest cut short', () => {
+    assert.deepEqual(policyUpdateColumns('ppo'), ['version', 'samples', 'mean reward', 'baseline before → after', 'loss', 'approx KL', 'clip fraction', 'entropy', 'digest after']);
+    const rows = texts('ppo', [update(1, { loss: -0.0123, approxKl: 0.00001, clipFraction: 0, entropy: 65.4321 }), update(2)]);
+    assert.deepEqual(rows[1], ['v1', '2', '0.5000', '— → 0.4500', '-0.01230', '1.00e-5', '0', '65.43', 'abababababab']);
+    assert.deepEqual(rows[0]!.slice(0, 1), ['v2']);
+    assert.deepEqual(texts('random', [update(1)])[0]!.slice(4, 8), ['—', '—', '—', '—']);
+  });
+
+  it('shows evolution’s population per update: its size, best reward and best member', () => {
+    assert.deepEqual(policyUpdateColumns('evolution'), ['version', 'samples', 'mean reward', 'baseline before → after', 'population', 'population best', 'best member', 'digest after']);
+    const rows = policyUpdateRows('evolution', [update(1, { populationSize: 2, population: [{ id: 'e-1', reward: 0.75 }] }), update(2, { populationSize: 4, population: [] })]);
+    assert.deepEqual(rows[1]!.cells.slice(4, 7), [{ text: '2' }, { text: '0.7500' }, { text: 'e-1', className: 'sample-id', sampleId: 'e-1' }]);
+    assert.deepEqual(rows[0]!.cells.slice(4, 7).map((cell) => cell.text), ['4', '—', '—']);
   });
 });

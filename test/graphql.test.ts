@@ -1,14 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { RecordedEvent } from '../core/events/event.ts';
+import { populationsAfterUpdates } from '../core/projections/queries.ts';
 import { openReadModels, runProjector, type Projector } from '../core/projections/sqlite-projector.ts';
-import { createExperiment } from '../core/runtime/controller-loop.ts';
+import { createStrategy } from '../core/controller/create-strategy.ts';
+import { EvolutionStrategy } from '../core/controller/evolution.ts';
+import { createExperiment, loadExperiment } from '../core/runtime/controller-loop.ts';
 import { runSearch } from '../core/runtime/search.ts';
 import type { SearchConfig } from '../core/runtime/search-config.ts';
 import { TrainingFailure, type TrainerPlugin } from '../core/runtime/trainer-plugin.ts';
@@ -18,6 +22,7 @@ import { cellDot, cellText } from '../core/search-space/render.ts';
 import type { EventStore } from '../core/store/port.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
+import { policyUpdateColumns, policyUpdateRows, type PolicyUpdateInput } from '../graphql/dashboard/policy-table.js';
 import { DEFAULT_LIMITS, createGraphqlServer, type GraphqlServer } from '../graphql/server.ts';
 import { targetSimilarity } from '../plugins/trainers/synthetic/target-similarity.ts';
 import { testSearchConfig } from './support/search-config.ts';
@@ -326,6 +331,106 @@ async function readSse(response: Response, until: (messages: Array<Record<string
   }
   return messages;
 }
+
+describe('GraphQL evolution populations', () => {
+  let evoServer: GraphqlServer;
+  let evoQueryDb: SqliteConnection;
+  const EVOLUTION = { batchSize: 4, populationSize: 8, tournamentSize: 3 };
+
+  before(async () => {
+    const path = join(dir, 'evolution.db');
+    const evoStore = await openSqliteStore(path);
+    cleanup.push(() => evoStore.close());
+    await createExperiment(evoStore, { experimentId: 'evo', config: config({ strategy: 'evolution', controller: EVOLUTION, samples: 22 }), seed: 6, codeVersion: 'test', writerId: 'test' });
+    const outcome = await runSearch({ store: evoStore, experimentId: 'evo', writerId: 'host/1/e', plugin: fakePlugin(), workers: 2, signal: new AbortController().signal, tickMs: 20 });
+    assert.equal(outcome.status, 'completed');
+    await createExperiment(evoStore, { experimentId: 'ppo', config: config({ samples: 4 }), seed: 6, codeVersion: 'test', writerId: 'test' });
+    await runSearch({ store: evoStore, experimentId: 'ppo', writerId: 'host/1/p', plugin: fakePlugin(), workers: 1, signal: new AbortController().signal, tickMs: 20 });
+    const evoProjectorDb = await openReadModels(path);
+    cleanup.push(() => evoProjectorDb.close());
+    evoQueryDb = await openReadModels(path);
+    cleanup.push(() => evoQueryDb.close());
+    const evoProjector = runProjector(evoStore, evoProjectorDb, { batchMs: 5 });
+    cleanup.push(() => evoProjector.stop());
+    await evoProjector.caughtUp();
+    evoServer = createGraphqlServer({ store: evoStore, readModels: evoQueryDb, projector: evoProjector, logging: false });
+    cleanup.push(() => evoServer.close());
+
+    // The populations the controller really had, replayed from the log, to compare with what GraphQL reads from the samples.
+    const state = await loadExperiment(evoStore, 'evo');
+    const strategy = createStrategy('evolution', 6, EVOLUTION);
+    assert.ok(strategy instanceof EvolutionStrategy);
+    replayed = state.updates.map((update) => {
+      strategy.update(update.samples.map(({ sampleId, reward }) => ({ sample: state.samples.get(state.sampleIndex.get(sampleId)!)!, reward })));
+      return strategy.members;
+    });
+  });
+  let replayed: Array<Array<{ actions: number[]; reward: number }>> = [];
+
+  type Member = { id: string; index: number; reward: number; actions: number[] };
+
+  it('serves the population each update left, best first (ties to the youngest), without replaying the controller', async () => {
+    const { experiment } = await data<{ experiment: { strategy: string; policyUpdates: Array<{ version: number; populationSize: number; population: Member[] }> } }>(
+      evoServer,
+      '{ experiment(id: "evo") { strategy policyUpdates { version populationSize population(top: 8) { id index reward actions } } } }',
+    );
+    assert.equal(experiment.strategy, 'evolution');
+    // 22 samples in batches of 4: five full batches and one of 2.
+    assert.deepEqual(experiment.policyUpdates.map((u) => u.version), [1, 2, 3, 4, 5, 6]);
+    assert.equal(replayed.length, 6);
+    experiment.policyUpdates.forEach((update, i) => {
+      const truth = replayed[i]!;
+      assert.equal(update.populationSize, truth.length, `v${update.version} size`);
+      assert.equal(update.populationSize, Math.min(8, 4 * update.version), `v${update.version} size`);
+      const key = (m: { actions: number[]; reward: number }) => `${m.reward}:${m.actions.join(',')}`;
+      assert.deepEqual(update.population.map(key).sort(), truth.map(key).sort(), `v${update.version} members`);
+      for (let k = 1; k < update.population.length; k++) {
+        const [a, b] = [update.population[k - 1]!, update.population[k]!];
+        assert.ok(a.reward > b.reward || (a.reward === b.reward && a.index > b.index), `v${update.version} order at ${k}: ${JSON.stringify(update.population.map((m) => [m.index, m.reward]))}`);
+      }
+      // The last 8 samples before the next batch (the sixth batch is short: 20 and 21 push out 12 and 13, not 16 and 17).
+      const end = Math.min(update.version * 4, 22);
+      assert.deepEqual(update.population.map((m) => m.index).sort((a, b) => a - b), Array.from({ length: update.populationSize }, (_, k) => end - update.populationSize + k));
+    });
+
+    const top = await data<{ experiment: { policyUpdates: Array<{ population: Member[] }> } }>(evoServer, '{ experiment(id: "evo") { policyUpdates { population { id reward } } } }');
+    // The short last update asked for alone: its window is found without the others'.
+    const [alone] = await populationsAfterUpdates(evoQueryDb, 'evo', { batchSize: 4, populationSize: 8 }, [{ version: 6, top: 8 }]);
+    assert.deepEqual(alone!.best.map((m) => m.sampleId), experiment.policyUpdates.at(-1)!.population.map((m) => m.id));
+    assert.equal(alone!.size, 8);
+    assert.deepEqual(
+      top.experiment.policyUpdates.map((u) => u.population.map((m) => m.id)),
+      experiment.policyUpdates.map((u) => u.population.slice(0, 5).map((m) => m.id)),
+      'top defaults to 5',
+    );
+  });
+
+  it('answers the dashboard’s own detail query (within the cost limit) with what its policy-update table shows', async () => {
+    const source = await readFile(fileURLToPath(new URL('../graphql/dashboard/dashboard.js', import.meta.url)), 'utf8');
+    const constant = (name: string) => source.match(new RegExp(`const ${name} = [\`']([^\`']*)[\`']`))![1]!;
+    const query = constant('DETAIL_QUERY').replaceAll('${EXPERIMENT_FIELDS}', constant('EXPERIMENT_FIELDS')).replaceAll('${CELL_FIELDS}', constant('CELL_FIELDS'));
+    const { experiment } = await data<{ experiment: { strategy: string; policyUpdates: PolicyUpdateInput[] } }>(evoServer, query, { id: 'evo' });
+    const rows = policyUpdateRows(experiment.strategy, experiment.policyUpdates);
+    const columns = policyUpdateColumns(experiment.strategy);
+    const newest = Object.fromEntries(columns.map((column, i) => [column, rows[0]!.cells[i]!.text]));
+    const best = experiment.policyUpdates.at(-1)!.population![0]!;
+    assert.equal(newest.version, 'v6');
+    assert.equal(newest.population, '8');
+    assert.equal(newest['population best'], best.reward!.toFixed(4));
+    assert.equal(newest['best member'], best.id);
+  });
+
+  it('answers null for other strategies and refuses a top over the page limit', async () => {
+    const { experiment } = await data<{ experiment: { policyUpdates: Array<{ population: null; populationSize: null }> } }>(
+      evoServer,
+      '{ experiment(id: "ppo") { policyUpdates { populationSize population(top: 3) { id } } } }',
+    );
+    assert.equal(experiment.policyUpdates.length, 1);
+    assert.deepEqual(experiment.policyUpdates[0], { populationSize: null, population: null });
+    const tooMany = await errorOf(evoServer, '{ experiment(id: "evo") { policyUpdates { population(top: 101) { id } } } }');
+    assert.equal(tooMany.message, 'top must be between 1 and 100 (got 101)');
+  });
+});
 
 describe('GraphQL subscription', () => {
   it('streams events appended after subscribing, over SSE, filtered by experiment', async () => {

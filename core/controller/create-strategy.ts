@@ -1,4 +1,5 @@
 import { controllerConfig, type ControllerConfig } from './config.ts';
+import { EvolutionStrategy } from './evolution.ts';
 import { PolicyGradientStrategy } from './policy-gradient.ts';
 import { RandomSearchStrategy } from './random-search.ts';
 import { STRATEGY_NAMES, type SearchStrategy, type StrategyName, type StrategySnapshot } from './strategy.ts';
@@ -12,9 +13,25 @@ export function createStrategy(name: string, seed: number, overrides: Partial<Co
   if (!isStrategyName(name)) throw new RangeError(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer (got ${seed})`);
   const config = controllerConfig(overrides);
-  return name === 'random' ? new RandomSearchStrategy(seed, config) : PolicyGradientStrategy.create(name, seed, config);
+  switch (name) {
+    case 'random':
+      return new RandomSearchStrategy(seed, config);
+    case 'evolution':
+      return EvolutionStrategy.create(seed, config);
+    case 'ppo':
+    case 'reinforce':
+      return PolicyGradientStrategy.create(name, seed, config);
+  }
 }
 
 export function restoreStrategy(snapshot: StrategySnapshot): SearchStrategy {
-  return snapshot.strategy === 'random' ? RandomSearchStrategy.restore(snapshot) : PolicyGradientStrategy.restore(snapshot);
+  switch (snapshot.strategy) {
+    case 'random':
+      return RandomSearchStrategy.restore(snapshot);
+    case 'evolution':
+      return EvolutionStrategy.restore(snapshot);
+    case 'ppo':
+    case 'reinforce':
+      return PolicyGradientStrategy.restore(snapshot);
+  }
 }

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 
-/** SHA-256 over float32 arrays and numbers, in the order given; hex. */
-export function stateDigest(parts: ReadonlyArray<Float32Array | number | string | null>): string {
+/** SHA-256 over float arrays and numbers, in the order given; hex. */
+export function stateDigest(parts: ReadonlyArray<Float32Array | Float64Array | number | string | null>): string {
   const hash = createHash('sha256');
   for (const part of parts) {
-    if (part instanceof Float32Array) {
+    if (part instanceof Float32Array || part instanceof Float64Array) {
       hash.update(new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
     } else if (typeof part === 'string') {
       hash.update(part);

@@ -43,7 +43,7 @@ export class PolicyGradientStrategy implements SearchStrategy {
   }
 
   static restore(snapshot: StrategySnapshot): PolicyGradientStrategy {
-    if (snapshot.strategy === 'random') throw new TypeError('not a policy-gradient snapshot');
+    if (snapshot.strategy !== 'ppo' && snapshot.strategy !== 'reinforce') throw new TypeError(`a ${snapshot.strategy} snapshot is not a policy-gradient snapshot`);
     const size = parameterLayout(snapshot.config).size;
     if (snapshot.params === undefined || snapshot.adamM === undefined || snapshot.adamV === undefined) {
       throw new TypeError(`a ${snapshot.strategy} snapshot needs params, adamM and adamV`);

@@ -2,11 +2,17 @@ import { DECISIONS } from '../search-space/actions.ts';
 import { mean, nextBaseline } from './baseline.ts';
 import type { ControllerConfig } from './config.ts';
 import { stateDigest } from './digest.ts';
-import { seededUniform } from './prng.ts';
+import { seededUniform, type Uniform } from './prng.ts';
 import { assertCurrentBatch, sampledArchitecture } from './sample-record.ts';
 import type { PolicyUpdate, SampledArchitecture, ScoredSample, SearchStrategy, StrategySnapshot } from './strategy.ts';
 
-const LOG_PROB = -DECISIONS.reduce((sum, d) => sum + Math.log(d.choices), 0);
+/** The log-probability of any one architecture when every decision is uniform. */
+export const UNIFORM_LOG_PROB = -DECISIONS.reduce((sum, d) => sum + Math.log(d.choices), 0);
+
+/** 50 uniform decisions, one draw each, in decision order. */
+export function uniformActions(uniform: Uniform): number[] {
+  return DECISIONS.map((d) => Math.floor(uniform() * d.choices));
+}
 
 /**
  * Uniform random search over the space: the paper's comparison. Every decision is uniform,
@@ -32,9 +38,8 @@ export class RandomSearchStrategy implements SearchStrategy {
   }
 
   sample(index: number): SampledArchitecture {
-    const uniform = seededUniform(this.seed, 'sample', this.version, index);
-    const actions = DECISIONS.map((d) => Math.floor(uniform() * d.choices));
-    return sampledArchitecture(index, this.version, actions, LOG_PROB, -LOG_PROB);
+    const actions = uniformActions(seededUniform(this.seed, 'sample', this.version, index));
+    return sampledArchitecture(index, this.version, actions, UNIFORM_LOG_PROB, -UNIFORM_LOG_PROB);
   }
 
   sampleBatch(indices: readonly number[]): SampledArchitecture[] {

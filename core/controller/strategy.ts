@@ -1,7 +1,7 @@
 import type { Genotype } from '../search-space/genotype.ts';
 import type { ControllerConfig } from './config.ts';
 
-export const STRATEGY_NAMES = ['ppo', 'reinforce', 'random'] as const;
+export const STRATEGY_NAMES = ['ppo', 'reinforce', 'random', 'evolution'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
 /** One architecture as the controller drew it. */
@@ -52,6 +52,14 @@ export interface StrategySnapshot {
   adamM?: string;
   adamV?: string;
   adamStep?: number;
+  /** Evolution's population, oldest first: each member's actions and reward. */
+  population?: PopulationMember[];
+}
+
+/** One member of an evolutionary population: an architecture that was scored. */
+export interface PopulationMember {
+  actions: number[];
+  reward: number;
 }
 
 /**
@@ -67,7 +75,7 @@ export interface SearchStrategy {
   sampleBatch(indices: readonly number[]): SampledArchitecture[];
   /** Learns from a batch drawn at the current policy version; the version then goes up by one. */
   update(batch: readonly ScoredSample[]): PolicyUpdate;
-  /** SHA-256 (hex) over the state in a fixed order: parameters, optimiser state, baseline, version. */
+  /** SHA-256 (hex) over the state in a fixed order: parameters and optimiser state (or evolution's population), baseline, version. */
   digest(): string;
   snapshot(): StrategySnapshot;
 }

@@ -529,6 +529,73 @@ export async function policyUpdates(db: SqliteConnection, experimentId: string):
   return rows.map(toPolicyUpdate);
 }
 
+/** One member of an evolutionary population, as the read models hold it. */
+export interface PopulationMember {
+  sampleId: string;
+  index: number;
+  reward: number;
+}
+
+export interface PopulationAfterUpdate {
+  /** How many members the population held (at most P). */
+  size: number;
+  /** The best `top` members: highest reward first, ties to the youngest (higher index), as the tournament breaks them. */
+  best: PopulationMember[];
+}
+
+/**
+ * Regularized evolution's population after policy updates, read from the samples without
+ * replaying the controller. Update v appended batches 0..v-1 (indices below v × batchSize)
+ * in index order, and an update waits for every reward of its batch, so the population it
+ * left is the last P rewarded samples below v × batchSize. One query covers every update
+ * asked for (the span of their windows, an index range scan), so a page listing all
+ * updates costs one scan.
+ */
+export async function populationsAfterUpdates(
+  db: SqliteConnection,
+  experimentId: string,
+  sizes: { batchSize: number; populationSize: number },
+  requests: ReadonlyArray<{ version: number; top: number }>,
+): Promise<PopulationAfterUpdate[]> {
+  if (requests.length === 0) return [];
+  for (const { version, top } of requests) {
+    assertCount('version', version);
+    assertCount('top', top);
+  }
+  const ends = requests.map(({ version }) => version * sizes.batchSize);
+  const to = ends.reduce((a, b) => Math.max(a, b), 0);
+  const nearest = ends.reduce((a, b) => Math.min(a, b), to);
+  // From the P-th rewarded sample below the nearest end: the last batch may be short, so a
+  // window is not simply [end - P, end).
+  const rows = await db.allPrepared<{ idx: number; sample_id: string; reward: number }>(
+    `SELECT idx, sample_id, reward FROM rm_samples
+      WHERE experiment_id = ? AND reward IS NOT NULL AND idx < ?
+        AND idx >= (SELECT COALESCE(MIN(idx), 0) FROM
+              (SELECT idx FROM rm_samples WHERE experiment_id = ? AND reward IS NOT NULL AND idx < ? ORDER BY idx DESC LIMIT ?))
+      ORDER BY idx`,
+    [experimentId, to, experimentId, nearest, sizes.populationSize],
+  );
+  const members = rows.map((r): PopulationMember => ({ sampleId: r.sample_id, index: r.idx, reward: r.reward }));
+  return requests.map(({ top }, i) => {
+    const end = lowerBound(members, ends[i]!);
+    const population = members.slice(Math.max(0, end - sizes.populationSize), end);
+    const best = population.sort((a, b) => b.reward - a.reward || b.index - a.index).slice(0, top);
+    return { size: population.length, best };
+  });
+}
+
+/** The first position in `members` (sorted by index) whose index is >= `index`. */
+function lowerBound(members: readonly PopulationMember[], index: number): number {
+  let low = 0;
+  let high = members.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (members[middle]!.index < index) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /** Rewards by sample index, and mean reward and baseline by policy update: what the dashboard draws. */
 export async function rewardCurve(db: SqliteConnection, experimentId: string): Promise<RewardCurve> {
   const samples = await db.allPrepared<{ idx: number; sample_id: string; reward: number; reward_source: RewardSource }>(

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { controllerConfigSchema } from '../controller/config.ts';
+import { controllerConfigProblem, controllerConfigSchema } from '../controller/config.ts';
 import { STRATEGY_NAMES } from '../controller/strategy.ts';
 import type { JsonObject } from '../events/json.ts';
 
@@ -62,7 +62,11 @@ const check = Compile(searchConfigSchema);
 
 /** Checks a complete configuration; the error names the field (as a JSON path) and the value. */
 export function validateSearchConfig(config: unknown): SearchConfig {
-  if (check.Check(config)) return config;
+  if (check.Check(config)) {
+    const problem = controllerConfigProblem(config.controller);
+    if (problem) throw new SearchConfigError(`controller.${problem.field}`, problem.value, problem.reason);
+    return config;
+  }
   const error = check.Errors(config)[0]!;
   const extra = (error.params as { additionalProperties?: string[] }).additionalProperties?.[0];
   const path = error.instancePath.split('/').filter(Boolean);

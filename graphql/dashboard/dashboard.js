@@ -4,6 +4,7 @@
 // Every string from the API enters the DOM through textContent or setAttribute, never as markup.
 
 import { cellSvg, svgElement } from './cell-svg.js';
+import { formatReward as reward, policyUpdateColumns, policyUpdateRows } from './policy-table.js';
 import { rewardChartModel } from './reward-chart.js';
 
 const GRAPHQL = new URL('/graphql', location.href).href;
@@ -36,7 +37,7 @@ const DETAIL_QUERY = `query Experiment($id: ID!) {
     ${EXPERIMENT_FIELDS}
     rewardCurve(maxPoints: 2000) { index sampleId reward source }
     bestCells(top: 3) { id index reward cellHash normal { ${CELL_FIELDS} } reduction { ${CELL_FIELDS} } }
-    policyUpdates { version sampleIds meanReward baselineBefore baselineAfter loss approxKl clipFraction entropy paramsDigestAfter }
+    policyUpdates { version sampleIds meanReward baselineBefore baselineAfter loss approxKl clipFraction entropy paramsDigestAfter populationSize population(top: 1) { id reward } }
   }
 }`;
 const AUDIT_QUERY = `query Audit($id: ID!) {
@@ -99,14 +100,7 @@ async function graphql(query, variables = {}) {
 
 /** Enum values (COMPLETED, REUSED) as the rest of nasnet writes them. */
 const lower = (value) => String(value ?? '').toLowerCase();
-const reward = (value) => (value === null || value === undefined ? '—' : Number(value).toFixed(4));
 const percent = (value) => (value === null || value === undefined ? '—' : `${(Number(value) * 100).toFixed(1)}%`);
-function stat(value) {
-  if (value === null || value === undefined) return '—';
-  const v = Number(value);
-  if (v === 0) return '0';
-  return Math.abs(v) < 1e-3 || Math.abs(v) >= 1e4 ? v.toExponential(2) : v.toPrecision(4);
-}
 
 // ---- the experiment list --------------------------------------------------------------------
 
@@ -123,7 +117,7 @@ function renderExperiments() {
       { href: `?experiment=${encodeURIComponent(e.id)}`, 'data-experiment-id': e.id },
       element('span', { class: 'experiment-id', text: e.id }),
       element('span', { class: `status status-${lower(e.status)}`, text: lower(e.status) }),
-      element('span', { class: 'experiment-counts', text: `${e.completedCount}/${e.sampleCount} samples · best ${percent(e.bestReward)}` }),
+      element('span', { class: 'experiment-counts', text: `${e.strategy ?? '—'} · ${e.completedCount}/${e.sampleCount} samples · best ${percent(e.bestReward)}` }),
     );
     if (e.id === state.selected) link.setAttribute('aria-current', 'true');
     link.addEventListener('click', (event) => {
@@ -151,6 +145,8 @@ function renderHeader(e) {
   ];
   header.replaceChildren(
     element('h2', { text: `Experiment ${e.id}` }),
+    // The strategy decides what the rest of the page means (e.g. no gradient statistics for evolution): shown next to the name.
+    element('span', { class: 'strategy-badge', 'data-strategy': e.strategy ?? '', text: e.strategy ?? 'unknown strategy' }),
     element('p', { class: 'created', text: `created ${new Date(e.createdAt).toLocaleString()}` }),
     element('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [element('dt', { text: k }), element('dd', { 'data-fact': k, text: v })])),
   );
@@ -247,27 +243,18 @@ function renderBestCells(e) {
 }
 
 function renderPolicyUpdates(e) {
-  const table = element('table');
-  const head = ['version', 'samples', 'mean reward', 'baseline before → after', 'loss', 'approx KL', 'clip fraction', 'entropy', 'digest after'];
-  table.append(element('thead', {}, element('tr', {}, ...head.map((h) => element('th', { scope: 'col', text: h })))));
+  const table = element('table', { 'data-strategy': e.strategy ?? '' });
+  table.append(element('thead', {}, element('tr', {}, ...policyUpdateColumns(e.strategy).map((h) => element('th', { scope: 'col', text: h })))));
   const body = element('tbody');
-  // Newest first: while a search runs, the latest update is the one to look at.
-  for (const u of [...e.policyUpdates].reverse()) {
-    body.append(
-      element(
-        'tr',
-        { 'data-version': u.version },
-        element('td', { text: `v${u.version}` }),
-        element('td', { text: String(u.sampleIds.length) }),
-        element('td', { text: reward(u.meanReward) }),
-        element('td', { text: `${reward(u.baselineBefore)} → ${reward(u.baselineAfter)}` }),
-        element('td', { text: stat(u.loss) }),
-        element('td', { text: stat(u.approxKl) }),
-        element('td', { text: stat(u.clipFraction) }),
-        element('td', { text: stat(u.entropy) }),
-        element('td', { class: 'digest', title: u.paramsDigestAfter, text: u.paramsDigestAfter.slice(0, 12) }),
-      ),
-    );
+  for (const row of policyUpdateRows(e.strategy, e.policyUpdates)) {
+    const cells = row.cells.map((cell) => {
+      const attributes = { text: cell.text };
+      if (cell.className) attributes.class = cell.className;
+      if (cell.title) attributes.title = cell.title;
+      if (cell.sampleId) attributes['data-sample-id'] = cell.sampleId;
+      return element('td', attributes);
+    });
+    body.append(element('tr', { 'data-version': row.version }, ...cells));
   }
   table.append(body);
   const wrapper = $('#policy-updates .table-scroll');
