@@ -144,6 +144,16 @@ const trainingResult = {
   seconds: Type.Number({ minimum: 0 }),
   imagesPerSec: Type.Number({ minimum: 0 }),
   backend: text,
+  /**
+   * How batch norm was evaluated: with statistics recalibrated on training images after the
+   * run, or with the moving averages. Absent in events of trainers that did not say (older ones).
+   */
+  evaluation: Type.Optional(
+    strict({
+      batchNorm: Type.Enum(['recalibrated', 'moving-average', 'none']),
+      recalibrationImages: count,
+    }),
+  ),
 };
 
 const TrainingCompleted = strict({

@@ -15,6 +15,11 @@ export interface TrainingJob {
   dataset: string;
   epochs: number;
   seed: number;
+  /**
+   * Seed of the data split (validation examples, training subset), the same for every child of
+   * an experiment, so rewards compare cells on the same examples. Absent: use `seed`.
+   */
+  dataSeed?: number;
   /** Plugin-specific settings (optimizer, batch size, …), validated by the plugin. */
   settings?: Record<string, unknown>;
 }
@@ -36,6 +41,15 @@ export interface TrainingResult {
   imagesPerSec: number;
   backend: string;
   device: string;
+  /** How the network was evaluated (batch norm recalibrated or not); recorded with the result. */
+  evaluation?: EvaluationMethod;
+}
+
+export interface EvaluationMethod {
+  /** `none`: the network has no batch norm (or the plugin trains no network). */
+  batchNorm: 'recalibrated' | 'moving-average' | 'none';
+  /** Training images whose statistics replaced the moving averages (0 unless recalibrated). */
+  recalibrationImages: number;
 }
 
 /** A training that ended without a result; `retryable` tells the runtime whether another attempt may help. */

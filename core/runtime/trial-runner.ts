@@ -183,6 +183,7 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         dataset: config.dataset,
         epochs: config.epochs,
         seed: trialSeed(state.seed, index),
+        dataSeed: state.seed,
         settings: config.training,
       };
       const attemptsBefore = state.trials.get(sample.sampleId)?.attemptsUsed ?? 0;
@@ -374,6 +375,7 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         seconds: result.seconds,
         imagesPerSec: result.imagesPerSec,
         backend: result.backend,
+        ...(result.evaluation ? { evaluation: { batchNorm: result.evaluation.batchNorm, recalibrationImages: result.evaluation.recalibrationImages } } : {}),
       },
       metadata: meta(job.experimentId),
     };

@@ -152,6 +152,15 @@ export class NetworkModel {
     });
   }
 
+  /** Sets the inference statistics of batch-norm nodes outright (see recalibrateBatchNorm). */
+  setBatchNormStatistics(statistics: ForwardResult['batchStats']): void {
+    for (const { node, mean, variance } of statistics) {
+      const w = this.weights.get(node)!;
+      w.movingMean!.assign(mean);
+      w.movingVariance!.assign(variance);
+    }
+  }
+
   dispose(): void {
     for (const w of this.weights.values()) for (const v of Object.values(w)) (v as Variable).dispose();
     this.weights.clear();

@@ -18,7 +18,7 @@ export class JobRunner {
   ) {}
 
   async run(job: TrainingJob, context: TrainerContext): Promise<TrainingResult> {
-    const settings = trainSettings(this.defaults, { epochs: job.epochs, seed: job.seed }, job.settings);
+    const settings = trainSettings(this.defaults, { epochs: job.epochs, seed: job.seed, dataSeed: job.dataSeed }, job.settings);
     let dataset = this.datasets.get(job.dataset);
     if (!dataset) this.datasets.set(job.dataset, (dataset = loadDataset(job.dataset)));
     const [height] = dataset.imageShape;

@@ -5,9 +5,10 @@ import { trainSettings, trainSettingsSchema } from './train-settings.ts';
 
 /**
  * Training settings a search may fix for every child (`{batchSize: 32, optimizer: 'adam'}`).
- * `epochs` and `seed` are left out: every job carries its own, which would override them.
+ * `epochs`, `seed` and `dataSeed` are left out: every job carries its own, which would override them.
  */
-const DEFAULT_SETTING_KEYS = Object.keys(trainSettingsSchema.properties).filter((key) => key !== 'epochs' && key !== 'seed');
+const JOB_KEYS = ['epochs', 'seed', 'dataSeed'];
+const DEFAULT_SETTING_KEYS = Object.keys(trainSettingsSchema.properties).filter((key) => !JOB_KEYS.includes(key));
 const OPTION_KEYS = ['backend', ...DEFAULT_SETTING_KEYS];
 
 /**

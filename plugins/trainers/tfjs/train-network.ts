@@ -7,6 +7,7 @@ import { channelStats, type ChannelStats } from '../../datasets/normalise.ts';
 import { splitValidation } from '../../datasets/split.ts';
 import { buildNasnetPlan, type NetworkOptions } from '../network/nasnet-plan.ts';
 import { planTotals, type NetworkPlan } from '../network/plan.ts';
+import { recalibrateBatchNorm } from './batch-norm-recalibration.ts';
 import { NetworkModel } from './network-model.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import type { TrainSettings } from './train-settings.ts';
@@ -26,11 +27,12 @@ export async function trainNetwork(
 ): Promise<TrainingResult> {
   const { tf } = runtime;
   const started = performance.now();
-  const held = splitValidation(dataset.train, { fraction: settings.validationFraction, seed: settings.seed });
+  const dataSeed = settings.dataSeed ?? settings.seed;
+  const held = splitValidation(dataset.train, { fraction: settings.validationFraction, seed: dataSeed });
   const train =
     settings.maxTrainExamples > 0 && settings.maxTrainExamples < held.train.count
       ? // a stratified subset, so a short run still sees every class in proportion
-        splitValidation(held.train, { count: settings.maxTrainExamples, seed: settings.seed + 1 }).validation
+        splitValidation(held.train, { count: settings.maxTrainExamples, seed: dataSeed + 1 }).validation
       : held.train;
   const stats = channelStats(train);
   const plan = buildNasnetPlan({ ...network, imageShape: [...dataset.imageShape], classes: dataset.classes });
@@ -45,6 +47,15 @@ export async function trainNetwork(
   let trainingMs = 0;
   let imagesSeen = 0;
   let lastLoss = Number.NaN;
+  let recalibrationImages = 0;
+  // Evaluation with batch statistics recalibrated on training images (or the moving averages).
+  const evaluateOn = (split: Split, epoch: number) => {
+    if (settings.batchNormRecalibration > 0) {
+      const images = batches(train, { batchSize: RECALIBRATION_BATCH, shuffle: true, seed: settings.seed, epoch: RECALIBRATION_EPOCH + epoch, normalise: stats });
+      recalibrationImages = recalibrateBatchNorm(runtime.tf, model, images, settings.batchNormRecalibration);
+    }
+    return evaluate(runtime, model, split, stats, settings.batchSize);
+  };
   try {
     for (let epoch = 0; epoch < settings.epochs; epoch++) {
       let lossSum = 0;
@@ -72,10 +83,10 @@ export async function trainNetwork(
       }
       trainingMs += performance.now() - epochStart;
       const metrics: Record<string, number> = { loss: lossSum / seen, trainAccuracy: correct / seen };
-      if (epoch < settings.epochs - 1) metrics.validationAccuracy = evaluate(runtime, model, held.validation, stats, settings.batchSize);
+      if (epoch < settings.epochs - 1) metrics.validationAccuracy = evaluateOn(held.validation, epoch);
       hooks.progress?.({ epoch: epoch + 1, epochs: settings.epochs, metrics });
     }
-    const validationAccuracy = evaluate(runtime, model, held.validation, stats, settings.batchSize);
+    const validationAccuracy = evaluateOn(held.validation, settings.epochs);
     const testAccuracy = settings.evaluateTest ? evaluate(runtime, model, dataset.test, stats, settings.batchSize) : null;
     return {
       validationAccuracy,
@@ -87,12 +98,21 @@ export async function trainNetwork(
       imagesPerSec: imagesSeen / (trainingMs / 1000),
       backend: runtime.backend,
       device: runtime.device,
+      evaluation: { batchNorm: recalibrationImages > 0 ? 'recalibrated' : 'moving-average', recalibrationImages },
     };
   } finally {
     model.dispose();
     optimizer.dispose();
   }
 }
+
+/**
+ * Batches of the recalibration pass: large, so that each layer's input, computed with batch
+ * statistics, is close to what it is at inference; forward only, so memory is no concern.
+ */
+const RECALIBRATION_BATCH = 128;
+/** Its own data order, apart from every training epoch's. */
+const RECALIBRATION_EPOCH = 1_000_000;
 
 /**
  * Peak memory of a training step is about five times the activations of its batch (measured

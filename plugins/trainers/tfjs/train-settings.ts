@@ -18,7 +18,17 @@ export const trainSettingsSchema = Type.Object(
     auxHead: Type.Boolean(),
     auxWeight: Type.Number({ minimum: 0 }),
     evaluateTest: Type.Boolean(),
+    /**
+     * Training images whose exact batch-norm statistics replace the moving averages before
+     * every evaluation; 0 evaluates with the moving averages.
+     */
+    batchNormRecalibration: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     seed: Type.Integer(),
+    /**
+     * Seed of the validation split and the training subset; null: `seed`. A search gives all
+     * its children the experiment's, so every cell is trained and measured on the same examples.
+     */
+    dataSeed: Type.Union([Type.Integer(), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -40,7 +50,9 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   auxHead: false,
   auxWeight: 0.4,
   evaluateTest: false,
+  batchNormRecalibration: 512,
   seed: 1,
+  dataSeed: null,
 };
 
 const check = Compile(trainSettingsSchema);
