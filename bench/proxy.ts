@@ -3,10 +3,12 @@
  * NASNet-A under S training seeds (the noise) and K random cells (the signal), then the same
  * K cells at a higher fidelity (more images and epochs), and compares the two rankings.
  *   npm run bench:proxy -- --json [--preset demo] [--cells 12] [--seeds 6] [--images-factor 4]
- *     [--epochs-factor 1] [--workers 2] [--recalibration <images>] [--cell-seed 1] [--no-high]
+ *     [--epochs-factor 1] [--high-seeds 4] [--workers 2] [--recalibration <images>] [--cell-seed 1] [--no-high]
  *     [--training '{"validationFraction":0.2}'] [--filters f] [--epochs e]   (overrides of the preset)
  * Every child of one run shares the data split (as the children of one experiment do); each
- * gets its own training seed. Prints one JSON object.
+ * gets its own training seed. NASNet-A is also trained under H seeds at the higher fidelity:
+ * the noise of the ranking the proxy is measured against, which bounds the agreement it can
+ * show. Prints one JSON object.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     seeds: { type: 'string', default: '6' },
     'images-factor': { type: 'string', default: '4' },
     'epochs-factor': { type: 'string', default: '1' },
+    'high-seeds': { type: 'string', default: '4' },
     workers: { type: 'string', default: String(Math.max(1, cpus().length)) },
     recalibration: { type: 'string' },
     training: { type: 'string' },
@@ -103,6 +106,8 @@ const device = await pool.describe();
 const seeds = await timed(Array.from({ length: seedCount }, (_, i) => job(`nasnet-a-${i}`, NASNET_A, trialSeed(dataSeed, 1_000 + i), 'proxy')));
 const proxy = await timed(cells.map((genotype, i) => job(`cell-${i}`, genotype, trialSeed(dataSeed, i), 'proxy')));
 const high = values['no-high'] ? null : await timed(cells.map((genotype, i) => job(`cell-${i}-high`, genotype, trialSeed(dataSeed, i), 'high')));
+const highSeedCount = values['no-high'] ? 0 : Number(values['high-seeds']);
+const highSeeds = highSeedCount > 1 ? await timed(Array.from({ length: highSeedCount }, (_, i) => job(`nasnet-a-${i}-high`, NASNET_A, trialSeed(dataSeed, 1_000 + i), 'high'))) : null;
 await pool.close();
 
 const accuracies = (r: { results: TrainingResult[] }) => r.results.map((x) => x.validationAccuracy);
@@ -119,6 +124,12 @@ const output = {
   secondsPerChild: round(childSeconds(proxy), 1),
   wallSecondsPerChild: round(proxy.wallSeconds / cellCount, 1),
   highSecondsPerChild: high ? round(childSeconds(high), 1) : null,
+  high: high && {
+    seedStd: highSeeds ? round(sampleStandardDeviation(accuracies(highSeeds))) : null,
+    architectureStd: round(sampleStandardDeviation(accuracies(high))),
+    signalToNoise: highSeeds ? round(sampleStandardDeviation(accuracies(high)) / sampleStandardDeviation(accuracies(highSeeds)), 2) : null,
+    nasnetA: highSeeds ? accuracies(highSeeds).map((x) => round(x)) : null,
+  },
   nasnetA: { validationAccuracy: accuracies(seeds).map((x) => round(x)), mean: round(mean(accuracies(seeds))) },
   cells: cells.map((genotype, i) => ({
     cellHash: cellHash(genotype),
@@ -139,7 +150,7 @@ const output = {
     workers: Number(values.workers),
     backend: device.backend,
   },
-  wallSeconds: round(seeds.wallSeconds + proxy.wallSeconds + (high?.wallSeconds ?? 0), 1),
+  wallSeconds: round(seeds.wallSeconds + proxy.wallSeconds + (high?.wallSeconds ?? 0) + (highSeeds?.wallSeconds ?? 0), 1),
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },
 };
 console.log(values.json ? JSON.stringify(output) : JSON.stringify(output, null, 2));

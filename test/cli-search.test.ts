@@ -110,6 +110,12 @@ describe('nasnet search (end to end)', () => {
     const audit = await nasnet(['audit', 'tiny', '--store', store, '--json']);
     assert.equal(audit.code, 0);
     assert.equal(JSON.parse(audit.stdout).ok, true);
+    // Batch norm was recalibrated on the training images (all 384 of tiny's) before every reward, and the config says so.
+    const logged = await nasnet(['events', '--store', store, '--type', 'ExperimentCreated', '--type', 'TrainingCompleted']);
+    const [created, ...completed] = logged.stdout.trim().split('\n').map((line) => JSON.parse(line) as { data: Record<string, unknown> });
+    assert.equal((created!.data.config as { training: Record<string, unknown> }).training.batchNormRecalibration, 512);
+    assert.ok(completed.length >= 1);
+    for (const event of completed) assert.deepEqual(event.data.evaluation, { batchNorm: 'recalibrated', recalibrationImages: 384 });
     const exported = await nasnet(['export', 'tiny', '--store', store, '--top', '3', '--format', 'json']);
     const rows = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as { rank: number; reward: number });
     assert.ok(rows.length >= 1 && rows.length <= 3);

@@ -109,6 +109,9 @@ describe('nasnet train', () => {
     assert.deepEqual([progressed.data.epoch, progressed.data.epochs], [1, 1]);
     assert.equal(completed.data.validationAccuracy, result['validationAccuracy']);
     assert.equal(completed.data.params, result['params']);
+    // TINY trains on 64 images: all of them recalibrate batch norm (the default asks for 512)
+    assert.deepEqual(completed.data.evaluation, { batchNorm: 'recalibrated', recalibrationImages: 64 });
+    assert.equal(requested.data.config['batchNormRecalibration'], 512);
     assert.ok(events.every((e) => e.metadata.correlationId === 'tiny-1'));
     assert.equal(progressed.metadata.causationId, requested.id);
 

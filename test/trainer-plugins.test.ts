@@ -126,7 +126,7 @@ describe('the synthetic trainer', () => {
     assert.equal(ctx.seen.at(-1)!.metrics['validationAccuracy'], 1);
     assert.deepEqual(
       { ...result, seconds: 0 },
-      { validationAccuracy: 1, testAccuracy: null, loss: 0, params: 0, multAdds: 0, seconds: 0, imagesPerSec: 0, backend: 'synthetic', device: 'none' },
+      { validationAccuracy: 1, testAccuracy: null, loss: 0, params: 0, multAdds: 0, seconds: 0, imagesPerSec: 0, backend: 'synthetic', device: 'none', evaluation: { batchNorm: 'none', recalibrationImages: 0 } },
     );
 
     const reward = (await plugin.train(job(NASNET_A), context())).validationAccuracy;

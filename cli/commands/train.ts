@@ -24,6 +24,8 @@ const number = (flag: string, integer: boolean) => (value: string) => {
 };
 
 interface TrainOptions {
+  lrSchedule?: string;
+  bnRecalibration?: number;
   genotype: string;
   dataset: string;
   N: number;
@@ -120,6 +122,8 @@ export function registerTrainCommand(program: Command): void {
     .option('--drop-path <p>', 'ScheduledDropPath final drop probability (default 0)', number('--drop-path', false))
     .option('--aux-head', 'train with the auxiliary head (loss weight 0.4)')
     .option('--max-train-examples <n>', 'train on at most n examples', number('--max-train-examples', true))
+    .option('--lr-schedule <schedule>', 'cosine (decay to 0 over the run; default) or constant')
+    .option('--bn-recalibration <images>', 'training images whose batch-norm statistics replace the moving averages before evaluating (default 512; 0 keeps the moving averages)', number('--bn-recalibration', true))
     .option('--no-augment', 'no random crops/flips')
     .option('--seed <n>', 'seed for weights, data order and augmentation', number('--seed', true), 1)
     .option('--backend <name>', `force a backend: ${BACKENDS.join(', ')}`, (value: string) => {
@@ -147,6 +151,8 @@ export function registerTrainCommand(program: Command): void {
           dropPath: options.dropPath,
           auxHead: options.auxHead,
           maxTrainExamples: options.maxTrainExamples,
+          learningRateSchedule: options.lrSchedule,
+          batchNormRecalibration: options.bnRecalibration,
           augment: options.augment,
           evaluateTest: true,
         };

@@ -128,6 +128,8 @@ export class SyntheticTrainer implements TrainerPlugin {
       imagesPerSec: 0,
       backend: 'synthetic',
       device: 'none',
+      // no network, so nothing to recalibrate
+      evaluation: { batchNorm: 'none', recalibrationImages: 0 },
     };
   }
 

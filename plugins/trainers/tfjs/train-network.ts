@@ -9,6 +9,7 @@ import { buildNasnetPlan, type NetworkOptions } from '../network/nasnet-plan.ts'
 import { planTotals, type NetworkPlan } from '../network/plan.ts';
 import { recalibrateBatchNorm } from './batch-norm-recalibration.ts';
 import { NetworkModel } from './network-model.ts';
+import { scheduledOptimizer } from './optimizer.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import type { TrainSettings } from './train-settings.ts';
 
@@ -38,8 +39,7 @@ export async function trainNetwork(
   const plan = buildNasnetPlan({ ...network, imageShape: [...dataset.imageShape], classes: dataset.classes });
   const totals = planTotals(plan);
   const model = new NetworkModel(tf, plan, settings.seed, settings.batchNormMomentum);
-  const optimizer =
-    settings.optimizer === 'sgd' ? tf.train.momentum(settings.learningRate, settings.momentum) : tf.train.adam(settings.learningRate);
+  const { optimizer, schedule } = scheduledOptimizer(tf, settings);
   const stepsPerEpoch = Math.ceil(train.count / settings.batchSize);
   const totalSteps = stepsPerEpoch * settings.epochs;
   const augment = settings.augment ? defaultAugmentation(dataset) : false;
@@ -64,10 +64,7 @@ export async function trainNetwork(
       const epochStart = performance.now();
       for (const batch of batches(train, { batchSize: settings.batchSize, shuffle: true, seed: settings.seed, epoch, augment, normalise: stats })) {
         if (hooks.signal?.aborted) throw aborted();
-        if (settings.optimizer === 'sgd') {
-          // cosine decay from the initial rate to 0 over the run (the paper)
-          (optimizer as tfTypes.MomentumOptimizer).setLearningRate(settings.learningRate * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps)));
-        }
+        schedule(step / totalSteps);
         const { loss, hits } = trainStep(runtime, model, optimizer, batch, settings, step / totalSteps, step);
         if (!Number.isFinite(loss)) {
           throw new TrainingFailure(`the training loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}: the network diverged (try a smaller learning rate)`, false);

@@ -8,6 +8,8 @@ export const trainSettingsSchema = Type.Object(
     batchSize: Type.Integer({ minimum: 1, maximum: 4096 }),
     optimizer: Type.Enum(['sgd', 'adam']),
     learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+    /** `cosine`: decayed to 0 over the run (the paper's, for either optimizer); `constant`. */
+    learningRateSchedule: Type.Enum(['cosine', 'constant']),
     momentum: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
     weightDecay: Type.Number({ minimum: 0, maximum: 1 }),
     batchNormMomentum: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
@@ -40,6 +42,7 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   batchSize: 64,
   optimizer: 'sgd',
   learningRate: 0.05,
+  learningRateSchedule: 'cosine',
   momentum: 0.9,
   weightDecay: 5e-4,
   batchNormMomentum: 0.9,
