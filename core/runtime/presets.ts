@@ -57,7 +57,8 @@ export const PRESETS: Record<PresetName, Preset> = {
       dataset: 'fashion-mnist-mini',
       network: { N: 1, filters: 4 },
       epochs: 1,
-      training: { ...quickTraining, maxTrainExamples: 1536, validationFraction: 0.2 },
+      // batches of 16: twice the steps of 32 for the same images, which ranked cells more like a 4× longer training
+      training: { ...quickTraining, batchSize: 16, maxTrainExamples: 1536, validationFraction: 0.2 },
       reuse: true,
       trials: { ...DEFAULT_TRIALS },
     },
