@@ -1,11 +1,12 @@
 import { ACTION_COUNT, DECISIONS, decodeActions } from '../search-space/actions.ts';
 import { BLOCKS_PER_CELL, CELL_NAMES, type CellName } from '../search-space/genotype.ts';
-import { mean, nextBaseline } from './baseline.ts';
+import { nextBaseline } from './baseline.ts';
 import { evolutionSizes, type ControllerConfig, type EvolutionSizes } from './config.ts';
 import { stateDigest } from './digest.ts';
 import { seededUniform, type Uniform } from './prng.ts';
 import { UNIFORM_LOG_PROB, uniformActions } from './random-search.ts';
 import { assertCurrentBatch, sampledArchitecture } from './sample-record.ts';
+import { updateRecord } from './update-record.ts';
 import type { PolicyUpdate, PopulationMember, SampledArchitecture, ScoredSample, SearchStrategy, StrategySnapshot } from './strategy.ts';
 
 export type MutationKind = 'hidden' | 'op';
@@ -198,15 +199,7 @@ export class EvolutionStrategy implements SearchStrategy {
     const baselineBefore = this.baseline;
     this.baseline = nextBaseline(baselineBefore, rewards, this.config.baselineDecay);
     this.version++;
-    return {
-      policyVersion: this.version,
-      meanReward: mean(rewards),
-      baselineBefore,
-      baselineAfter: this.baseline,
-      stats: null,
-      paramsDigestBefore: before,
-      paramsDigestAfter: this.digest(),
-    };
+    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, null, { before, after: this.digest() });
   }
 
   /** Over the name, the population (its size, then each member's actions and reward, oldest first), the baseline and the version. */

@@ -1,10 +1,11 @@
 import { Adam } from './adam.ts';
-import { advantageBaseline, mean, nextBaseline } from './baseline.ts';
+import { advantageBaseline, nextBaseline } from './baseline.ts';
 import type { ControllerConfig } from './config.ts';
 import { fromBase64, stateDigest, toBase64 } from './digest.ts';
 import { LstmPolicy, parameterLayout } from './lstm-policy.ts';
 import { seededUniform } from './prng.ts';
 import { assertCurrentBatch, sampledArchitecture } from './sample-record.ts';
+import { updateRecord } from './update-record.ts';
 import type { PolicyUpdate, SampledArchitecture, ScoredSample, SearchStrategy, StrategySnapshot } from './strategy.ts';
 
 /**
@@ -105,15 +106,7 @@ export class PolicyGradientStrategy implements SearchStrategy {
     }
     this.baseline = nextBaseline(baselineBefore, rewards, this.config.baselineDecay);
     this.version++;
-    return {
-      policyVersion: this.version,
-      meanReward: mean(rewards),
-      baselineBefore,
-      baselineAfter: this.baseline,
-      stats,
-      paramsDigestBefore: digestBefore,
-      paramsDigestAfter: this.digest(),
-    };
+    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, stats, { before: digestBefore, after: this.digest() });
   }
 
   digest(): string {

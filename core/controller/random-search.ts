@@ -1,9 +1,10 @@
 import { DECISIONS } from '../search-space/actions.ts';
-import { mean, nextBaseline } from './baseline.ts';
+import { nextBaseline } from './baseline.ts';
 import type { ControllerConfig } from './config.ts';
 import { stateDigest } from './digest.ts';
 import { seededUniform, type Uniform } from './prng.ts';
 import { assertCurrentBatch, sampledArchitecture } from './sample-record.ts';
+import { updateRecord } from './update-record.ts';
 import type { PolicyUpdate, SampledArchitecture, ScoredSample, SearchStrategy, StrategySnapshot } from './strategy.ts';
 
 /** The log-probability of any one architecture when every decision is uniform. */
@@ -53,15 +54,7 @@ export class RandomSearchStrategy implements SearchStrategy {
     const baselineBefore = this.baseline;
     this.baseline = nextBaseline(baselineBefore, rewards, this.config.baselineDecay);
     this.version++;
-    return {
-      policyVersion: this.version,
-      meanReward: mean(rewards),
-      baselineBefore,
-      baselineAfter: this.baseline,
-      stats: null,
-      paramsDigestBefore: before,
-      paramsDigestAfter: this.digest(),
-    };
+    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, null, { before, after: this.digest() });
   }
 
   digest(): string {
