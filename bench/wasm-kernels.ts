@@ -196,7 +196,7 @@ if (args.has('--cpu')) {
   steps['cpu F=16'] = benchStep(16, 1, 1);
 }
 result['reference'] = {
-  note: 'ms/image, DESIGN.md §8, measured on the development machine in an earlier session',
+  note: 'ms/image, measured on the development machine in an earlier session',
   prototypeWasm: { 'F=16': 5.2, 'F=32': 11.2 },
   pytorch1Thread: { 'F=16': 1.78, 'F=32': 3.53 },
 };

@@ -1,4 +1,4 @@
--- Read models (DESIGN.md §5): tables rebuilt from the event log by core/projections/.
+-- Read models (README, "Read models"): tables rebuilt from the event log by core/projections/.
 -- Nothing but the projector writes them; `nasnet replay` empties them and projects again.
 -- When the store is SQLite they share its file, so the log and these rows sit side by side,
 -- but no table here refers to `events`: a separate read-model file works the same.

@@ -8,7 +8,7 @@ import type { JsonObject } from './json.ts';
  * *current* schema version. Older stored versions are brought up to date by upcasters
  * (see upcast.ts) before anyone reads them.
  *
- * Streams (DESIGN.md §4):
+ * Streams (README, "Events"):
  * - `experiment-<id>`: written only by the controller, in order.
  * - `trial-<sampleId>`: the life of one child training.
  * - `transfer-<id>`: final training of a chosen cell at a larger N @ F.

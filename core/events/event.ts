@@ -1,6 +1,6 @@
 import type { EventData, EventType } from './catalogue.ts';
 
-/** Who wrote an event, when, and why (DESIGN.md §4). */
+/** Who wrote an event, when, and why (README, "Events"). */
 export interface EventMetadata {
   /** ISO-8601 time the writer created the event. */
   timestamp: string;

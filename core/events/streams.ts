@@ -1,4 +1,4 @@
-/** Stream names (DESIGN.md §4). Ids are restricted so stream names stay unambiguous. */
+/** Stream names (README, "Events"). Ids are restricted so stream names stay unambiguous. */
 export const EXPERIMENT_STREAM_PREFIX = 'experiment-';
 export const TRIAL_STREAM_PREFIX = 'trial-';
 export const TRANSFER_STREAM_PREFIX = 'transfer-';

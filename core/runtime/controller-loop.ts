@@ -95,7 +95,7 @@ export interface ControllerOutcome {
 }
 
 /**
- * The controller's pipeline (DESIGN.md §4): sample a batch → append ArchitectureSampled →
+ * The controller's pipeline (README, "The search runtime"): sample a batch → append ArchitectureSampled →
  * wait for the batch's RewardReported → update the policy → append PolicyUpdated → next
  * batch, until the sample budget is spent → ExperimentCompleted. Batch k is always drawn by
  * policy version k (indices k·B … k·B+B−1), so where the loop stands follows from the log

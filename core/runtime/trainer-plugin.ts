@@ -1,7 +1,7 @@
 import type { Genotype } from '../search-space/genotype.ts';
 
 /**
- * The contract between the search and whatever trains a child network (DESIGN.md §6).
+ * The contract between the search and whatever trains a child network (README, "Trainer plugins").
  * The runtime turns calls and results into events; a plugin never touches the store.
  */
 export interface TrainingJob {

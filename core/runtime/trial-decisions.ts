@@ -19,7 +19,7 @@ export interface DecisionContext {
 }
 
 /**
- * The scheduling rule, as a pure function of the folded log (DESIGN.md §4): a trial is claimed
+ * The scheduling rule, as a pure function of the folded log (README, "The search runtime"): a trial is claimed
  * by one worker at a time; a claim whose lease ran out — or whose holder is known dead — may be
  * taken over; retryable failures are retried after an exponential back-off until
  * `maxAttempts` claims were used, then the trial fails for good. With reuse on, a cell that was

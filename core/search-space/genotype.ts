@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 
-/** The 13 operations of the NASNet search space (paper §3; DESIGN.md §2). */
+/** The 13 operations of the NASNet search space (paper §3; README, "The search space"). */
 export const OPS = [
   'identity',
   'conv1x3_3x1',

@@ -1,7 +1,7 @@
 import type { Genotype } from './genotype.ts';
 
 /**
- * NASNet-A, the paper's best cells, as in the reference implementation (DESIGN.md §2).
+ * NASNet-A, the paper's best cells, as in the reference implementation (README, "The search space").
  * Every block combines with `add`. The concat lists are the reference code's, which differ
  * slightly from the paper's "unused states" rule (the normal cell also concatenates
  * h_{i-1} and blocks that other blocks read); they are kept exactly.

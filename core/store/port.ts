@@ -54,7 +54,7 @@ export interface SubscribeOptions {
 }
 
 /**
- * The event store port (DESIGN.md §5). Adapters: SQLite (embedded default) and EventStoreDB.
+ * The event store port (README, "The event store"). Adapters: SQLite (embedded default) and EventStoreDB.
  * Every write is validated against the event catalogue first; an invalid event fails the
  * whole call before anything is written.
  */

@@ -17,7 +17,7 @@ export interface StoreHarness {
 }
 
 /**
- * The behaviour every event store adapter must have (issue 2, DESIGN.md §5). Each test
+ * The behaviour every event store adapter must have (README, "The event store"). Each test
  * works in streams of its own, named from a fresh id, so the suite can also run against
  * a shared EventStoreDB server that already holds other data.
  */

@@ -4,7 +4,7 @@ export { cellOutputWidth };
 import { PlanBuilder, type NetworkPlan, type Shape } from './plan.ts';
 
 /**
- * The NASNet child network for any genotype (DESIGN.md §2; the reference implementation's
+ * The NASNet child network for any genotype (README, "Training child networks"; the reference implementation's
  * conventions): stem → [N normal cells → reduction cell] × 2 → N normal cells → ReLU →
  * global average pool → dense. Filters double at each reduction cell. One function per
  * operation (applyOp), one place that wires a cell (addCell).
