@@ -144,7 +144,7 @@ const output = {
     dataSeed,
     dataset: config.dataset,
     network: config.network,
-    proxy: { epochs: config.epochs, trainImages: Math.round(proxyImages), training: trainSettings(proxySettings, { epochs: config.epochs }) },
+    proxy: { epochs: config.epochs, trainImages: Math.round(proxyImages), training: resolved },
     high: { epochs: highEpochs, trainImages: highImages, imagesFactor, epochsFactor },
     evaluation: proxy.results[0]!.evaluation ?? null,
     workers: Number(values.workers),
