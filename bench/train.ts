@@ -1,22 +1,27 @@
 /**
  * Training speed of the tfjs trainer's child network on every backend that loads here, next
  * to the same network (built from the same plan) in PyTorch, plus worker-pool throughput.
- *   npm run bench:train -- --json [--filters 16,32] [--steps 5] [--backends wasm,cpu,...]
+ *   npm run bench:train -- --json [--filters 16,32] [--steps 5] [--backends wasm,webgpu,cpu,...]
+ *     [--torch-device cpu|cuda]
  * Network: NASNet-A cells, N = 1, first-stack filters F, 28×28×1 input, batch 64, SGD with
  * momentum, random data. Prints one JSON object.
+ *
+ * Each step ends with an asynchronous read of its loss, so a GPU backend's queue is drained
+ * inside the timed step. Slow devices get a token measurement, one step on the smallest
+ * network, so that a default run stays short: the pure-JS backend (--cpu-steps, --cpu-batch),
+ * and WebGPU on a software adapter such as Mesa's lavapipe, which runs shaders on the CPU
+ * (--software-steps, --software-batch, after one warm-up step that compiles the shaders).
+ * WebGPU on a hardware adapter is timed like WASM. A webgpu row names its adapter in
+ * `device` and describes it in `adapter`.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { NASNET_A } from '../core/search-space/nasnet-a.ts';
-import { buildNasnetPlan } from '../plugins/trainers/network/nasnet-plan.ts';
-import { networkOptions } from '../plugins/trainers/network/network-options.ts';
-import { planTotals, type NetworkPlan } from '../plugins/trainers/network/plan.ts';
-import { NetworkModel } from '../plugins/trainers/tfjs/network-model.ts';
 import { TrainerPool } from '../plugins/trainers/tfjs/pool/trainer-pool.ts';
 import { BACKENDS, BackendUnavailableError, loadTf, type BackendChoice, type TfRuntime } from '../plugins/trainers/tfjs/tf-runtime.ts';
-import { trainStep } from '../plugins/trainers/tfjs/train-network.ts';
+import type { AdapterDescription } from '../plugins/trainers/tfjs/webgpu-adapter.ts';
+import { nasnetPlan, round, timeTfjsSteps, timeTorchSteps } from './child-speed.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +32,9 @@ const { values } = parseArgs({
     backends: { type: 'string', default: BACKENDS.join(',') },
     'cpu-steps': { type: 'string', default: '1' },
     'cpu-batch': { type: 'string', default: '4' },
+    'software-steps': { type: 'string', default: '1' },
+    'software-batch': { type: 'string', default: '8' },
+    'torch-device': { type: 'string', default: 'cpu' },
     'pool-examples': { type: 'string', default: '640' },
     'no-pool': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
@@ -36,14 +44,15 @@ const filtersList = values.filters!.split(',').map(Number);
 const batchSize = Number(values.batch);
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
-
-const planFor = (filters: number): NetworkPlan =>
-  buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset: 'fashion-mnist', N: 1, filters }));
+const torchDevice = values['torch-device']!;
+if (torchDevice !== 'cpu' && torchDevice !== 'cuda') throw new RangeError(`--torch-device must be cpu or cuda (got ${torchDevice})`);
 
 interface Row {
   backend: string;
   batchSize: number;
   device?: string;
+  /** The WebGPU adapter, limits left out (webgpu rows only). */
+  adapter?: Omit<AdapterDescription, 'limits'>;
   threads: number;
   filters: number;
   params: number;
@@ -52,46 +61,31 @@ interface Row {
   steps: number;
 }
 
-function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: number, batchSize: number, warmup: number): Row {
-  const { tf } = runtime;
-  const plan = planFor(filters);
-  const model = new NetworkModel(tf, plan, 1);
-  const optimizer = tf.train.momentum(0.01, 0.9);
-  const x = new Float32Array(batchSize * 28 * 28).map((_, i) => Math.sin(i));
-  const y = new Int32Array(batchSize).map((_, i) => i % 10);
-  const settings = { auxWeight: 0, seed: 1, dropPath: 0, weightDecay: 0 };
-  try {
-    for (let s = 0; s < Math.min(warmup, measuredSteps); s++) trainStep(runtime, model, optimizer, { x, y, size: batchSize }, settings, 0, s);
-    const start = performance.now();
-    for (let s = 0; s < measuredSteps; s++) trainStep(runtime, model, optimizer, { x, y, size: batchSize }, settings, 0, s);
-    const seconds = (performance.now() - start) / 1000;
-    const images = measuredSteps * batchSize;
-    return {
-      backend: runtime.backend,
-      device: runtime.device,
-      batchSize,
-      threads: 1,
-      filters,
-      params: planTotals(plan).trainableParams,
-      imagesPerSec: round(images / seconds),
-      msPerImage: round((1000 * seconds) / images),
-      steps: measuredSteps,
-    };
-  } finally {
-    model.dispose();
-    optimizer.dispose();
-  }
+async function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: number, batchSize: number, warmup: number): Promise<Row> {
+  const timing = await timeTfjsSteps(runtime, nasnetPlan(1, filters), { steps: measuredSteps, warmup: Math.min(warmup, measuredSteps), batchSize });
+  return {
+    backend: runtime.backend,
+    device: runtime.device,
+    ...(runtime.adapter ? { adapter: adapterSummary(runtime.adapter) } : {}),
+    batchSize,
+    threads: 1,
+    filters,
+    params: timing.params,
+    imagesPerSec: timing.imagesPerSec,
+    msPerImage: timing.msPerImage,
+    steps: measuredSteps,
+  };
+}
+
+function adapterSummary({ vendor, architecture, device, description, software }: AdapterDescription): Omit<AdapterDescription, 'limits'> {
+  return { vendor, architecture, device, description, software };
 }
 
 function timeTorch(filters: number, threads: number): Row | null {
-  const script = fileURLToPath(new URL('./torch_child.py', import.meta.url));
-  const run = spawnSync('/usr/bin/python3', [script, '--threads', String(threads), '--steps', String(steps), '--warmup', String(warmup), '--batch', String(batchSize)], {
-    input: JSON.stringify(planFor(filters)),
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) return null;
-  const out = JSON.parse(run.stdout) as { imagesPerSec: number; msPerImage: number; params: number };
-  return { backend: 'pytorch', batchSize, threads, filters, params: out.params, imagesPerSec: round(out.imagesPerSec), msPerImage: round(out.msPerImage), steps };
+  const timing = timeTorchSteps(nasnetPlan(1, filters), { python: '/usr/bin/python3', device: torchDevice as 'cpu' | 'cuda', threads, steps, warmup, batchSize });
+  if ('error' in timing) return null;
+  const device = torchDevice === 'cuda' ? `${timing.deviceName} (PyTorch CUDA)` : `CPU (PyTorch, ${threads} thread${threads > 1 ? 's' : ''})`;
+  return { backend: 'pytorch', device, batchSize, threads, filters, params: timing.params, imagesPerSec: timing.imagesPerSec, msPerImage: timing.msPerImage, steps };
 }
 
 function torchAvailable(): string | null {
@@ -124,7 +118,20 @@ async function poolThroughput(workers: number, backend: BackendChoice): Promise<
   }
 }
 
-const round = (x: number) => Number(x.toPrecision(4));
+/** Measures `backend` on every network size, or gives a slow device its token measurement. */
+async function timeBackend(runtime: TfRuntime): Promise<Row[]> {
+  const slow =
+    runtime.backend === 'cpu'
+      ? { steps: Number(values['cpu-steps']), batch: Number(values['cpu-batch']), warmup: 0 }
+      : runtime.adapter?.software
+        ? { steps: Number(values['software-steps']), batch: Number(values['software-batch']), warmup: 1 }
+        : null;
+  if (slow) return [await timeTfjs(runtime, filtersList[0]!, slow.steps, slow.batch, slow.warmup)];
+  const rows: Row[] = [];
+  for (const filters of filtersList) rows.push(await timeTfjs(runtime, filters, steps, batchSize, warmup));
+  return rows;
+}
+
 const results: Row[] = [];
 const notRun: Record<string, string> = {};
 for (const backend of values.backends!.split(',') as BackendChoice[]) {
@@ -136,19 +143,13 @@ for (const backend of values.backends!.split(',') as BackendChoice[]) {
     notRun[backend] = error.message;
     continue;
   }
-  for (const filters of filtersList) {
-    // The pure-JS backend takes seconds per image: one small step, on the smallest network.
-    if (backend === 'cpu') {
-      if (filters === filtersList[0]) results.push(timeTfjs(runtime, filters, Number(values['cpu-steps']), Number(values['cpu-batch']), 0));
-      continue;
-    }
-    results.push(timeTfjs(runtime, filters, steps, batchSize, warmup));
-  }
+  results.push(...(await timeBackend(runtime)));
 }
 const torchVersion = torchAvailable();
 if (torchVersion) {
   for (const filters of filtersList) {
-    for (const threads of [...new Set([1, cpus().length])]) {
+    // threads do not matter on CUDA
+    for (const threads of torchDevice === 'cuda' ? [1] : [...new Set([1, cpus().length])]) {
       const row = timeTorch(filters, threads);
       if (row) results.push(row);
     }
@@ -157,9 +158,13 @@ if (torchVersion) {
   notRun.pytorch = "/usr/bin/python3 -c 'import torch' failed (apt-get install python3-torch)";
 }
 const ratios = filtersList.map((filters) => {
-  const wasm = results.find((r) => r.backend === 'wasm' && r.filters === filters);
-  const torch = results.find((r) => r.backend === 'pytorch' && r.filters === filters && r.threads === 1);
-  return { filters, wasmVsPytorchOneThread: wasm && torch ? round(wasm.imagesPerSec / torch.imagesPerSec) : null };
+  const versus = (backend: string) => {
+    const row = results.find((r) => r.backend === backend && r.filters === filters);
+    const torch = results.find((r) => r.backend === 'pytorch' && r.filters === filters && r.threads === 1);
+    return row && torch ? round(row.imagesPerSec / torch.imagesPerSec) : null;
+  };
+  // per image; a software adapter's row is at its own small batch (see the header)
+  return { filters, wasmVsPytorchOneThread: versus('wasm'), webgpuVsPytorchOneThread: versus('webgpu') };
 });
 let pool: unknown = null;
 if (!values['no-pool'] && results.some((r) => r.backend === 'wasm')) {
@@ -172,7 +177,17 @@ const output = {
   ratios,
   pool,
   notRun,
-  settings: { network: 'NASNet-A cells, N = 1, 28×28×1, 10 classes', batchSize, steps, warmup, optimizer: 'SGD momentum 0.9', data: 'random' },
+  settings: {
+    network: 'NASNet-A cells, N = 1, 28×28×1, 10 classes',
+    batchSize,
+    steps,
+    warmup,
+    cpu: { steps: Number(values['cpu-steps']), batchSize: Number(values['cpu-batch']) },
+    softwareAdapter: { steps: Number(values['software-steps']), batchSize: Number(values['software-batch']), warmup: 1 },
+    torchDevice,
+    optimizer: 'SGD momentum 0.9',
+    data: 'random',
+  },
   machine: { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', pytorch: torchVersion },
 };
 console.log(values.json ? JSON.stringify(output) : JSON.stringify(output, null, 2));

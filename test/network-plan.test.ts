@@ -61,4 +61,14 @@ describe('network plan', () => {
     assert.deepEqual(plan.nodes[plan.logits]!.shape, [1, 1, 10]);
     assert.ok(plan.nodes.some((n) => n.kind === 'shift' && n.scope.includes('out0')));
   });
+
+  it('never plans an empty tensor, however few filters (a GPU cannot bind one)', () => {
+    for (const filters of [1, 2, 3, 5]) {
+      for (const dataset of ['fashion-mnist', 'imagenet'] as const) {
+        const plan = buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset, N: 1, filters, imageSize: dataset === 'imagenet' ? 64 : undefined }));
+        const empty = plan.nodes.find((n) => n.shape.some((d) => d < 1));
+        assert.equal(empty, undefined, `filters ${filters} on ${dataset}: ${empty?.scope} ${empty?.kind} has shape ${empty?.shape}`);
+      }
+    }
+  });
 });

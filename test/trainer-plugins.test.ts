@@ -101,7 +101,7 @@ describe('resolveTrainer', () => {
 
 describe('the tfjs trainer factory', () => {
   it('checks its options before any worker starts', async () => {
-    assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { backend: 'gpu' } }), /option backend must be one of tensorflow-gpu, tensorflow, wasm, cpu \(got "gpu"\)/);
+    assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { backend: 'gpu' } }), /option backend must be one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu \(got "gpu"\)/);
     assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { bakend: 'wasm' } }), /unknown option "bakend"/);
     assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { batchSize: 0 } }), /option batchSize .*\(got 0\)/);
     assert.throws(() => createTfjsTrainer({ concurrency: 0, options: {} }), /concurrency must be a whole number >= 1/);

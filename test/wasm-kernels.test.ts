@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { dilateFilter } from '../plugins/trainers/tfjs/wasm-kernels/gradients.ts';
+import { dilateFilter } from '../plugins/trainers/tfjs/training-gradients.ts';
 import { registerWasmTrainingKernels, stockWasmKernel, wasmTrainingKernelNames } from '../plugins/trainers/tfjs/wasm-kernels/index.ts';
 
 /**

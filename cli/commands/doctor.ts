@@ -14,6 +14,9 @@ import { loadMigrations } from '../../core/store/sqlite/migrate.ts';
 import { hasCifarFiles } from '../../plugins/datasets/cifar10.ts';
 import { hasIdxFiles } from '../../plugins/datasets/idx-directory.ts';
 import { datasetLocations, FASHION_MNIST_MINI_DIR } from '../../plugins/datasets/resolve.ts';
+import { automaticBackend, type Availability, type WebGpuProbe } from '../../plugins/trainers/tfjs/backend-choice.ts';
+import type { BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
+import type { AdapterDescription } from '../../plugins/trainers/tfjs/webgpu-adapter.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,7 +31,7 @@ interface Outcome {
 const execFileAsync = promisify(execFile);
 
 /** Runs a program to completion without throwing: the probes run side by side, and a failure is a finding. */
-async function probe(file: string, args: string[], options: { cwd?: string; timeout: number }): Promise<Outcome> {
+async function probe(file: string, args: string[], options: { cwd?: string; timeout: number; killSignal?: NodeJS.Signals }): Promise<Outcome> {
   try {
     const { stdout, stderr } = await execFileAsync(file, args, { ...options, encoding: 'utf8' });
     return { error: null, status: 0, stdout, stderr };
@@ -57,11 +60,26 @@ export interface DoctorReport {
     'tfjs-node-gpu': NativePackageReport;
     'tfjs-node': NativePackageReport;
     wasm: { ok: boolean; device: string | null; detail: string };
+    webgpu: WebGpuReport;
   };
+  /** What `loadTf()` without an argument would take here; null when a probe could not tell. */
+  chosenBackend: BackendChoice | null;
+  chosenBackendReason: string;
   gpu: { nvidiaSmi: boolean; gpus: string[]; detail: string };
   datasets: Record<'fashion-mnist-mini' | 'fashion-mnist' | 'cifar10', { found: boolean; path: string | null; looked: string[] }>;
   python: { path: string; python3: string | null; torch: string | null; detail: string };
   store: StoreReport;
+}
+
+export interface WebGpuReport {
+  /** Whether Dawn offers an adapter at all (a software one counts). */
+  ok: boolean;
+  adapter: AdapterDescription | null;
+  /** Whether automatic backend choice would take it: hardware adapters only. */
+  usable: boolean;
+  /** Whether 1 + 1 through tfjs's webgpu backend gave 2 on it; null when not tried. */
+  computes: boolean | null;
+  detail: string;
 }
 
 export interface StoreReport {
@@ -110,6 +128,82 @@ async function wasmBackend(): Promise<DoctorReport['tfjs']['wasm']> {
   } catch (error) {
     return { ok: false, device: null, detail: (error as Error).message };
   }
+}
+
+/** How a WebGPU report whose probe crashed or hung begins: automatic choice cannot be told then. */
+const PROBE_FAILED = 'the WebGPU probe ';
+const probeFailed = (w: WebGpuReport): boolean => w.detail.startsWith(PROBE_FAILED);
+
+const WEBGPU_TIMEOUT_MS = 60_000;
+const WEBGPU_PROBE = fileURLToPath(new URL('../../plugins/trainers/tfjs/backend-choice.ts', import.meta.url));
+
+/**
+ * Lists the WebGPU adapter and runs a tiny tfjs op on it, both in a child process: Dawn is
+ * native code talking to a Vulkan driver, and a driver that crashes or hangs must not take the
+ * doctor with it; and loading tfjs's webgpu backend would make it the global tfjs backend of
+ * this process, where wasmBackend() runs its check. Listing the adapter runs there too: it
+ * loads the same driver, and one child costs one start. Dawn's warnings on stderr are ignored.
+ */
+async function webgpuBackend(): Promise<WebGpuReport> {
+  const child = await probe(process.execPath, ['--import', 'tsx', WEBGPU_PROBE], { cwd: REPO_ROOT, timeout: WEBGPU_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const found: WebGpuProbe = {};
+  for (const line of child.stdout.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      Object.assign(found, JSON.parse(line) as WebGpuProbe);
+    } catch {
+      // A line cut short by a crash: what came before it stands.
+    }
+  }
+  const adapter = found.adapter ?? null;
+  let { computes = null, detail = '' } = found;
+  if (child.status !== 0) {
+    const failure = child.error as (NodeJS.ErrnoException & { killed?: boolean; signal?: string | null }) | null;
+    const stderr = child.stderr.trim().split('\n');
+    const why = !failure
+      ? `failed (exit ${child.status}): ${stderr.find((line) => /^\w*Error\b/.test(line)) ?? stderr.at(-1) ?? ''}`
+      : failure.killed
+        ? `did not finish within ${WEBGPU_TIMEOUT_MS / 1000} s`
+        : failure.signal
+          ? `crashed (${failure.signal})`
+          : failure.message.split('\n')[0];
+    computes = adapter ? false : null;
+    detail = `${PROBE_FAILED}${why}`;
+  }
+  if (!adapter) return { ok: false, adapter: null, usable: false, computes: null, detail: detail || `${PROBE_FAILED}printed nothing` };
+  const usable = !adapter.software;
+  if (computes !== true) return { ok: true, adapter, usable, computes, detail };
+  return { ok: true, adapter, usable, computes, detail: usable ? 'hardware adapter, tfjs computes on it' : 'software adapter: not chosen automatically; use --backend webgpu' };
+}
+
+/** Feeds the doctor's findings to the rule `loadTf()` follows (see automaticBackend). */
+function backendChoice(tfjs: DoctorReport['tfjs']): { chosenBackend: BackendChoice | null; chosenBackendReason: string } {
+  const native = (p: NativePackageReport, name: string): Availability => ({
+    available: p.loaded === true,
+    why: p.loaded ? `${name} loads` : !p.installed ? `${name} is not installed` : p.loaded === false ? `${name} does not load` : `${name} is not loaded (${p.detail.replace(/^installed, not loaded: /, '')})`,
+  });
+  const { webgpu } = tfjs;
+  const crashed = !webgpu.ok && probeFailed(webgpu);
+  const availability: Record<BackendChoice, Availability> = {
+    'tensorflow-gpu': native(tfjs['tfjs-node-gpu'], 'tfjs-node-gpu'),
+    webgpu: {
+      available: crashed ? null : webgpu.usable,
+      why: crashed
+        ? webgpu.detail
+        : !webgpu.ok
+          ? 'no WebGPU adapter'
+          : !webgpu.usable
+            ? 'the only WebGPU adapter is a software one'
+            : webgpu.computes === false
+              ? 'a hardware WebGPU adapter, though tfjs does not compute on it (see webgpu)'
+              : 'a hardware WebGPU adapter',
+    },
+    tensorflow: native(tfjs['tfjs-node'], 'tfjs-node'),
+    wasm: { available: tfjs.wasm.ok, why: tfjs.wasm.ok ? 'the WebAssembly backend loads' : 'the WebAssembly backend does not load' },
+    cpu: { available: true, why: 'plain JavaScript always runs' },
+  };
+  const { backend, reason } = automaticBackend(availability);
+  return { chosenBackend: backend, chosenBackendReason: reason };
 }
 
 async function gpu(): Promise<DoctorReport['gpu']> {
@@ -232,19 +326,22 @@ export async function diagnose(storeAddress: string): Promise<DoctorReport> {
   // Python importing torch and a native tfjs load take seconds each: they run side by side.
   const gpuReport = gpu();
   const noGpu = gpuReport.then((report) => (report.gpus.length === 0 ? 'no NVIDIA GPU found, so it is not initialised' : ''));
-  const [gpuDone, nodeGpu, nodeCpu, pythonReport, wasm, store] = await Promise.all([
+  const [gpuDone, nodeGpu, nodeCpu, pythonReport, wasm, webgpu, store] = await Promise.all([
     gpuReport,
     noGpu.then((why) => nativePackage('@tensorflow/tfjs-node-gpu', why === '', why)),
     nativePackage('@tensorflow/tfjs-node', true, ''),
     python(),
     wasmBackend(),
+    webgpuBackend(),
     storeReport(storeAddress),
   ]);
+  const tfjs = { 'tfjs-node-gpu': nodeGpu, 'tfjs-node': nodeCpu, wasm, webgpu };
   return {
     node: { version: process.version, platform: process.platform, arch: process.arch },
     cpu: { cores: availableParallelism(), model: cpus()[0]?.model.trim() ?? 'unknown' },
     memory: { totalBytes: totalmem(), freeBytes: freemem() },
-    tfjs: { 'tfjs-node-gpu': nodeGpu, 'tfjs-node': nodeCpu, wasm },
+    tfjs,
+    ...backendChoice(tfjs),
     gpu: gpuDone,
     datasets: datasets(),
     python: pythonReport,
@@ -253,6 +350,24 @@ export async function diagnose(storeAddress: string): Promise<DoctorReport> {
 }
 
 const GiB = 1024 ** 3;
+
+/** `4 GiB`, `128 MiB`, `32 KiB`: WebGPU's limits are powers of two (give or take a byte). */
+function bytes(n: number): string {
+  const [unit, size] = ([['GiB', GiB], ['MiB', 1024 ** 2], ['KiB', 1024]] as const).find(([, size]) => n >= size) ?? ['B', 1];
+  return `${Number((n / size).toFixed(1))} ${unit}`;
+}
+
+function webgpuLine(w: WebGpuReport): string {
+  const mark: Mark = !w.ok ? (probeFailed(w) ? 'XX' : '--') : w.computes === false ? 'XX' : 'ok';
+  if (!w.adapter) return `  ${mark} webgpu: ${w.detail}`;
+  const a = w.adapter;
+  const name = a.description || a.device || 'unknown adapter';
+  // Vulkan drivers often repeat the name as the device; lavapipe's device says its SIMD width.
+  const what = [a.vendor, a.architecture, name.includes(a.device) ? '' : a.device].filter(Boolean).join(' ');
+  const l = a.limits;
+  const limits = `max buffer ${bytes(l.maxBufferSize)}, max storage binding ${bytes(l.maxStorageBufferBindingSize)}, workgroup storage ${bytes(l.maxComputeWorkgroupStorageSize)}, invocations ${l.maxComputeInvocationsPerWorkgroup}`;
+  return `  ${mark} webgpu: ${name} (${what ? `${what}, ` : ''}${w.detail}) ${limits}`;
+}
 
 /** `ok`, `--` (absent; optional) or `XX` (present but broken, or the store unreadable). */
 type Mark = 'ok' | '--' | 'XX';
@@ -271,6 +386,10 @@ function text(report: DoctorReport): string {
       return `  ${native(p)} ${name}${p.version ? ` ${p.version}` : ''}: ${p.detail}`;
     }),
     `  ${report.tfjs.wasm.ok ? 'ok' : 'XX'} wasm: ${report.tfjs.wasm.detail}${report.tfjs.wasm.device ? ` (${report.tfjs.wasm.device})` : ''}`,
+    webgpuLine(report.tfjs.webgpu),
+    report.chosenBackend
+      ? `backend   ${report.chosenBackend} (would be chosen automatically: ${report.chosenBackendReason})`
+      : `backend   XX cannot tell which would be chosen automatically: ${report.chosenBackendReason}`,
     'datasets',
     ...Object.entries(report.datasets).map(
       ([name, d]) => `  ${d.found ? 'ok' : '--'} ${name}: ${d.found ? d.path : `not found (looked in ${d.looked.join(', ') || 'nowhere: $NASNET_DATA is not set'})`}`,
@@ -286,7 +405,7 @@ function text(report: DoctorReport): string {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('report Node, cores, memory, tfjs backends, GPU, datasets, PyTorch and the event store (exit 1 if the store cannot be opened)')
+    .description('report Node, cores, memory, tfjs backends (the WebGPU adapter, the one chosen automatically), GPU, datasets, PyTorch and the event store (exit 1 if the store cannot be opened)')
     .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--json', 'print the report as one JSON object', false)
     .action(async (options: { store: string; json: boolean }) => {

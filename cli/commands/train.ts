@@ -95,8 +95,7 @@ function finiteMetrics(metrics: Record<string, number>): Record<string, number> 
 }
 
 function resultData(transferId: string, result: TrainingResult): EventData<'TransferCompleted'> {
-  const { device: _device, ...measured } = result;
-  return { transferId, ...measured };
+  return { transferId, ...result };
 }
 
 /**

@@ -144,6 +144,8 @@ const trainingResult = {
   seconds: Type.Number({ minimum: 0 }),
   imagesPerSec: Type.Number({ minimum: 0 }),
   backend: text,
+  /** The device in words (`NVIDIA H200 (nvidia hopper, WebGPU)`); absent in older events. */
+  device: Type.Optional(text),
   /**
    * How batch norm was evaluated: with statistics recalibrated on training images after the
    * run, or with the moving averages. Absent in events of trainers that did not say (older ones).

@@ -375,6 +375,7 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         seconds: result.seconds,
         imagesPerSec: result.imagesPerSec,
         backend: result.backend,
+        ...(result.device ? { device: result.device } : {}),
         ...(result.evaluation ? { evaluation: { batchNorm: result.evaluation.batchNorm, recalibrationImages: result.evaluation.recalibrationImages } } : {}),
       },
       metadata: meta(job.experimentId),

@@ -198,6 +198,8 @@ function factorizedReduction(b: PlanBuilder, input: number, filters: number): nu
     const pooled = b.add({ kind: 'pool', input: source, type: 'avg', size: 1, stride: 2, padding: 'valid' });
     return b.add({ kind: 'conv', input: pooled, filters: out, kernel: [1, 1], stride: 1, dilation: 1, padding: 'same', bias: false });
   };
+  // one filter cannot be split: a zero-filter path would be an empty tensor, which a GPU cannot bind
+  if (half === 0) return b.add({ kind: 'batchnorm', input: path(relu, filters) });
   const first = path(relu, half);
   const second = path(b.add({ kind: 'shift', input: relu }), filters - half);
   return b.add({ kind: 'batchnorm', input: b.add({ kind: 'concat', inputs: [first, second] }) });

@@ -1,5 +1,6 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import { reachableNodes, type NetworkPlan, type PlanNode } from '../network/plan.ts';
+import { sumTensors } from './sum-tensors.ts';
 import type { Tf } from './tf-runtime.ts';
 
 type Tensor = tfTypes.Tensor;
@@ -208,7 +209,7 @@ export class NetworkModel {
         return tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]).slice([0, 1, 1, 0], [n, h, w, c]);
       }
       case 'add':
-        return tf.addN(node.inputs.map(input));
+        return sumTensors(tf, node.inputs.map(input));
       case 'concat':
         return tf.concat(node.inputs.map(input), 3);
       case 'droppath': {

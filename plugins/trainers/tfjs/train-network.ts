@@ -10,7 +10,8 @@ import { planTotals, type NetworkPlan } from '../network/plan.ts';
 import { recalibrateBatchNorm } from './batch-norm-recalibration.ts';
 import { NetworkModel } from './network-model.ts';
 import { scheduledOptimizer } from './optimizer.ts';
-import type { TfRuntime } from './tf-runtime.ts';
+import { sumTensors } from './sum-tensors.ts';
+import type { MemoryLimits, TfRuntime } from './tf-runtime.ts';
 import type { TrainSettings } from './train-settings.ts';
 
 
@@ -49,7 +50,7 @@ export async function trainNetwork(
   let lastLoss = Number.NaN;
   let recalibrationImages = 0;
   // Evaluation with batch statistics recalibrated on training images (or the moving averages).
-  const evaluateOn = (split: Split, epoch: number) => {
+  const evaluateOn = async (split: Split, epoch: number) => {
     if (settings.batchNormRecalibration > 0) {
       const images = batches(train, { batchSize: RECALIBRATION_BATCH, shuffle: true, seed: settings.seed, epoch: RECALIBRATION_EPOCH + epoch, normalise: stats });
       recalibrationImages = recalibrateBatchNorm(runtime.tf, model, images, settings.batchNormRecalibration);
@@ -65,7 +66,7 @@ export async function trainNetwork(
       for (const batch of batches(train, { batchSize: settings.batchSize, shuffle: true, seed: settings.seed, epoch, augment, normalise: stats })) {
         if (hooks.signal?.aborted) throw aborted();
         schedule(step / totalSteps);
-        const { loss, hits } = trainStep(runtime, model, optimizer, batch, settings, step / totalSteps, step);
+        const { loss, hits } = await trainStep(runtime, model, optimizer, batch, settings, step / totalSteps, step);
         if (!Number.isFinite(loss)) {
           throw new TrainingFailure(`the training loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}: the network diverged (try a smaller learning rate)`, false);
         }
@@ -80,11 +81,11 @@ export async function trainNetwork(
       }
       trainingMs += performance.now() - epochStart;
       const metrics: Record<string, number> = { loss: lossSum / seen, trainAccuracy: correct / seen };
-      if (epoch < settings.epochs - 1) metrics.validationAccuracy = evaluateOn(held.validation, epoch);
+      if (epoch < settings.epochs - 1) metrics.validationAccuracy = await evaluateOn(held.validation, epoch);
       hooks.progress?.({ epoch: epoch + 1, epochs: settings.epochs, metrics });
     }
-    const validationAccuracy = evaluateOn(held.validation, settings.epochs);
-    const testAccuracy = settings.evaluateTest ? evaluate(runtime, model, dataset.test, stats, settings.batchSize) : null;
+    const validationAccuracy = await evaluateOn(held.validation, settings.epochs);
+    const testAccuracy = settings.evaluateTest ? await evaluate(runtime, model, dataset.test, stats, settings.batchSize) : null;
     return {
       validationAccuracy,
       testAccuracy,
@@ -113,49 +114,74 @@ const RECALIBRATION_EPOCH = 1_000_000;
 
 /**
  * Peak memory of a training step is about five times the activations of its batch (measured
- * on WASM: forward activations, their gradients and the tape's saved tensors). WebAssembly
- * memory stops at 4 GB, so a batch whose step would not fit is split into micro-batches
- * whose gradients are summed before one update.
+ * on WASM: forward activations, their gradients and the tape's saved tensors). A batch whose
+ * step would not fit the backend's memory, or whose largest activation would not fit in one
+ * tensor (a WebGPU storage buffer), is split into micro-batches whose gradients are summed
+ * before one update.
  */
 const PEAK_PER_ACTIVATION_BYTE = 5;
-export const DEFAULT_STEP_MEMORY_BUDGET = 2.5e9;
 
-export function microBatchSize(plan: NetworkPlan, batchSize: number, budgetBytes = DEFAULT_STEP_MEMORY_BUDGET): number {
+export function microBatchSize(plan: NetworkPlan, batchSize: number, memory: MemoryLimits): number {
   let values = 0;
-  for (const node of plan.nodes) values += node.shape[0] * node.shape[1] * node.shape[2];
-  const perExample = values * 4 * PEAK_PER_ACTIVATION_BYTE;
-  return Math.max(1, Math.min(batchSize, Math.floor(budgetBytes / perExample)));
+  let largest = 0;
+  for (const node of plan.nodes) {
+    const size = node.shape[0] * node.shape[1] * node.shape[2];
+    values += size;
+    largest = Math.max(largest, size);
+  }
+  const byStep = Math.floor(memory.stepBytes / (values * 4 * PEAK_PER_ACTIVATION_BYTE));
+  const byTensor = Math.floor(memory.tensorBytes / (largest * 4));
+  return Math.max(1, Math.min(batchSize, byStep, byTensor));
+}
+
+export interface StepResult {
+  /** Mean cross-entropy of the batch (NaN when the step diverged). */
+  loss: number;
+  /** Predictions that were right. */
+  hits: number;
 }
 
 /**
  * One optimisation step on a batch (exported for the training benchmark): forward with batch
  * statistics and drop-path, cross-entropy (+ auxiliary head) + L2, the optimizer's update,
- * then the batch-norm moving averages. Returns the cross-entropy loss and how many
- * predictions were right. Large batches run as micro-batches (see microBatchSize).
+ * then the batch-norm moving averages. Large batches run as micro-batches (see
+ * microBatchSize). The step's numbers come back in one asynchronous read after the update
+ * is queued: a GPU backend can only read asynchronously, and one read keeps it busy.
  */
 export function trainStep(
-  { tf }: TfRuntime,
+  runtime: TfRuntime,
   model: NetworkModel,
   optimizer: tfTypes.Optimizer,
   batch: { x: Float32Array; y: Int32Array; size: number },
   settings: Pick<TrainSettings, 'auxWeight' | 'seed' | 'dropPath' | 'weightDecay'>,
   progress: number,
   step: number,
-  memoryBudget = DEFAULT_STEP_MEMORY_BUDGET,
-): { loss: number; hits: number } {
+): Promise<StepResult> {
+  return checked(runtime, () => stepOnDevice(runtime, model, optimizer, batch, settings, progress, step));
+}
+
+async function stepOnDevice(
+  { tf, memory }: TfRuntime,
+  model: NetworkModel,
+  optimizer: tfTypes.Optimizer,
+  batch: { x: Float32Array; y: Int32Array; size: number },
+  settings: Pick<TrainSettings, 'auxWeight' | 'seed' | 'dropPath' | 'weightDecay'>,
+  progress: number,
+  step: number,
+): Promise<StepResult> {
   const [h, w, c] = model.plan.nodes[model.plan.input]!.shape;
   const classes = model.plan.nodes[model.plan.logits]!.shape[2];
-  const micro = microBatchSize(model.plan, batch.size, memoryBudget);
+  const micro = microBatchSize(model.plan, batch.size, memory);
   const size = h * w * c;
-  let dataLoss = 0;
-  let hits = 0;
+  // per micro-batch: [its share of the batch's cross-entropy, its hits, its share of the total loss]
+  const readouts: tfTypes.Tensor[] = [];
   let summed: Record<string, tfTypes.Tensor> | null = null;
-  let finite = true;
   for (let start = 0; start < batch.size; start += micro) {
     const n = Math.min(micro, batch.size - start);
     // each micro-batch carries its share of the batch's mean loss and of the L2 term
     const share = n / batch.size;
     let stats: ReturnType<NetworkModel['forward']>['batchStats'] = [];
+    let readout: tfTypes.Tensor | null = null;
     const { value, grads } = tf.tidy(() => {
       const x = tf.tensor4d(batch.x.subarray(start * size, (start + n) * size), [n, h, w, c]);
       const labelIds = tf.tensor1d(batch.y.subarray(start, start + n), 'int32');
@@ -169,19 +195,20 @@ export function trainStep(
           dropProbability: (cell) => settings.dropPath * ((cell + 1) / model.plan.cells) * progress,
         });
         stats = out.batchStats.map((s) => ({ node: s.node, mean: tf.keep(s.mean), variance: tf.keep(s.variance) }));
-        hits += tf.equal(tf.argMax(out.logits, 1), labelIds).sum().dataSync()[0]!;
+        const hits = tf.equal(tf.argMax(out.logits, 1), labelIds).sum().cast('float32');
         const crossEntropy = tf.losses.softmaxCrossEntropy(labels, out.logits) as tfTypes.Scalar;
-        dataLoss += crossEntropy.dataSync()[0]! * share;
         let total: tfTypes.Scalar = crossEntropy;
         if (out.auxLogits) total = total.add(tf.losses.softmaxCrossEntropy(labels, out.auxLogits).mul(settings.auxWeight));
         if (settings.weightDecay > 0) {
-          const squares = tf.addN(model.decayedVariables().map((v) => tf.sum(tf.square(v))));
+          const squares = sumTensors(tf, model.decayedVariables().map((v) => tf.sum(tf.square(v))));
           total = total.add(squares.mul(settings.weightDecay / 2));
         }
-        return total.mul(share) as tfTypes.Scalar;
+        const shared = total.mul(share) as tfTypes.Scalar;
+        readout = tf.keep(tf.stack([crossEntropy.mul(share), hits, shared]));
+        return shared;
       }, model.trainableVariables());
     });
-    finite &&= Number.isFinite(value.dataSync()[0]!);
+    readouts.push(readout!);
     value.dispose();
     if (summed === null) summed = grads;
     else {
@@ -190,26 +217,50 @@ export function trainStep(
       for (const t of [...Object.values(previous), ...Object.values(grads)]) t.dispose();
     }
     model.updateBatchNormStatistics(stats);
-    for (const s of stats) {
-      s.mean.dispose();
-      s.variance.dispose();
-    }
+    for (const s of stats) tf.dispose([s.mean, s.variance]);
   }
-  if (finite) optimizer.applyGradients(summed!);
-  for (const t of Object.values(summed!)) t.dispose();
-  return { loss: finite ? dataLoss : Number.NaN, hits };
+  // A diverged step updates weights that are thrown away: the caller stops on a NaN loss.
+  optimizer.applyGradients(summed!);
+  tf.dispose(Object.values(summed!));
+  const totals = tf.tidy(() => sumTensors(tf, readouts).clone());
+  tf.dispose(readouts);
+  const [loss, hits, total] = await totals.data();
+  totals.dispose();
+  return { loss: Number.isFinite(total) ? loss! : Number.NaN, hits: hits! };
 }
 
-function evaluate({ tf }: TfRuntime, model: NetworkModel, split: Split, stats: ChannelStats, batchSize: number): number {
+/** Accuracy on a split, counted on the device and read once at the end. */
+function evaluate(runtime: TfRuntime, model: NetworkModel, split: Split, stats: ChannelStats, batchSize: number): Promise<number> {
+  return checked(runtime, () => countCorrect(runtime, model, split, stats, batchSize));
+}
+
+async function countCorrect({ tf }: TfRuntime, model: NetworkModel, split: Split, stats: ChannelStats, batchSize: number): Promise<number> {
   const [h, w, c] = split.imageShape;
-  let correct = 0;
+  let correct: tfTypes.Tensor = tf.scalar(0, 'int32');
   for (const batch of batches(split, { batchSize, normalise: stats })) {
-    correct += tf.tidy(() => {
+    const previous = correct;
+    correct = tf.tidy(() => {
       const logits = model.forward(tf.tensor4d(batch.x, [batch.size, h, w, c]), { training: false }).logits;
-      return tf.equal(tf.argMax(logits, 1), tf.tensor1d(batch.y, 'int32')).sum().dataSync()[0]!;
+      return previous.add(tf.equal(tf.argMax(logits, 1), tf.tensor1d(batch.y, 'int32')).sum());
     });
+    previous.dispose();
   }
-  return correct / split.count;
+  const [count] = await correct.data();
+  correct.dispose();
+  return count! / split.count;
+}
+
+/** Runs device work in an error scope: an error the device reports fails it, not only a thrown one. */
+async function checked<T>({ errorScope }: TfRuntime, work: () => Promise<T>): Promise<T> {
+  const close = errorScope();
+  let result: T;
+  try {
+    result = await work();
+  } finally {
+    const fault = await close();
+    if (fault !== null) throw new TrainingFailure(`the GPU rejected the work, so its numbers cannot be trusted: ${fault}`, false);
+  }
+  return result;
 }
 
 function aborted(): TrainingFailure {

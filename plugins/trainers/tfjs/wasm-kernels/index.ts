@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, fusedConv2D, fusedDepthwiseConv2D } from './conv2d.ts';
 import { depthwiseConv2dNative, depthwiseConv2dNativeBackpropFilter, depthwiseConv2dNativeBackpropInput } from './depthwise.ts';
-import { registerGradients } from './gradients.ts';
+import { registerTrainingGradients } from '../training-gradients.ts';
 import { avgPoolGrad, maxPoolGrad } from './pooling.ts';
 import { mean, sum } from './reduce.ts';
 import { cast, identity, tile } from './sharing.ts';
@@ -19,7 +19,7 @@ import { captureStock, stockKernel, stockLifecycle } from './stock.ts';
  *    AvgPoolGrad, MaxPoolGrad; Sum and Mean over non-innermost axes (the rest goes to the stock
  *    kernels, reduce.ts); Identity and same-dtype Cast, which copy data on stock wasm, and
  *    Tile (sharing.ts);
- *  - plus gradient functions (gradients.ts, for all backends): those of dilated Conv2D /
+ *  - plus gradient functions (../training-gradients.ts, for all backends): those of dilated Conv2D /
  *    DepthwiseConv2dNative, which tfjs refuses on every backend, and those of Sum and Mean
  *    without tfjs's ones(x.shape), which is filled in JavaScript.
  */
@@ -65,7 +65,7 @@ export function registerWasmTrainingKernels(): void {
     if (current !== undefined) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc, ...stockLifecycle(kernelName) });
   }
-  registerGradients(ourKernelsActive);
+  registerTrainingGradients(ourKernelsActive);
 }
 
 function ourKernelsActive(): boolean {

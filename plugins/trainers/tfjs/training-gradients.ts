@@ -23,12 +23,16 @@ const pair = (p: Pair | null | undefined): [number, number] => (p == null ? [1, 
 
 let ourKernelsOnWasm: () => boolean = () => false;
 
-export function registerGradients(wasmKernelsActive: () => boolean): void {
-  ourKernelsOnWasm = wasmKernelsActive;
+/**
+ * Registers the gradients below; idempotent. Every backend needs them (tf-runtime calls this
+ * for each); the wasm training kernels pass how to tell that they are active.
+ */
+export function registerTrainingGradients(wasmKernelsActive?: () => boolean): void {
+  if (wasmKernelsActive) ourKernelsOnWasm = wasmKernelsActive;
   if (gradientsRegistered) return;
   const conv = tf.getGradient(tf.Conv2D);
   const depthwise = tf.getGradient(tf.DepthwiseConv2dNative);
-  if (conv === undefined || depthwise === undefined) throw new Error('wasm-kernels: tfjs gradients for Conv2D / DepthwiseConv2dNative are not registered');
+  if (conv === undefined || depthwise === undefined) throw new Error('training gradients: tfjs gradients for Conv2D / DepthwiseConv2dNative are not registered');
   tf.registerGradient({ kernelName: tf.Conv2D, inputsToSave: ['x', 'filter'], gradFunc: conv2DGrad(conv) });
   tf.registerGradient({ kernelName: tf.DepthwiseConv2dNative, inputsToSave: ['x', 'filter'], gradFunc: depthwiseGrad(depthwise) });
   tf.registerGradient({ kernelName: tf.Sum, inputsToSave: ['x'], gradFunc: sumGrad });
@@ -119,12 +123,16 @@ function dilatedShape([KH, KW, A, B]: number[], dh: number, dw: number): [number
   return [(KH! - 1) * dh + 1, (KW! - 1) * dw + 1, A!, B!];
 }
 
-/** w [KH, KW, A, B] → [(KH-1)·dh+1, (KW-1)·dw+1, A, B] with zeros between the taps. */
+/**
+ * w [KH, KW, A, B] → [(KH-1)·dh+1, (KW-1)·dw+1, A, B] with zeros between the taps. Rows and
+ * columns are spread by two rank-4 pads: the webgpu backend pads up to rank 4 only.
+ */
 export function dilateFilter(w: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
   return tf.tidy((): tf.Tensor4D => {
     const [KH, KW, A, B] = w.shape;
-    const spread = tf.pad(tf.reshape(w, [KH, 1, KW, 1, A, B]), [[0, 0], [0, dh - 1], [0, 0], [0, dw - 1], [0, 0], [0, 0]]);
-    const wide: tf.Tensor4D = tf.reshape(spread, [KH * dh, KW * dw, A, B]);
+    const rows = tf.pad(tf.reshape(w, [KH, 1, KW, A * B]), [[0, 0], [0, dh - 1], [0, 0], [0, 0]]);
+    const columns = tf.pad(tf.reshape(rows, [KH * dh, KW, 1, A * B]), [[0, 0], [0, 0], [0, dw - 1], [0, 0]]);
+    const wide: tf.Tensor4D = tf.reshape(columns, [KH * dh, KW * dw, A, B]);
     return tf.slice(wide, [0, 0, 0, 0], dilatedShape(w.shape, dh, dw));
   });
 }
