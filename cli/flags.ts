@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parse as parseShellWords } from 'shell-quote';
 
 /** Commander parsers whose errors name the flag and the value. */
 export function wholeNumber(flag: string, minimum = 0) {
@@ -24,6 +25,22 @@ export function identifier(flag: string) {
       throw new InvalidArgumentError(`${flag} must be 1-80 letters, digits, '_', '.' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`);
     }
     return value;
+  };
+}
+
+/**
+ * A program and its arguments written as one shell-quoted string (`"python3 my trainer.py"`
+ * needs quotes around the path). Pipes, redirections and variables are refused: the program
+ * is started directly, with no shell.
+ */
+export function commandLine(flag: string) {
+  return (value: string): string[] => {
+    const words = parseShellWords(value, (name) => `$${name}`);
+    const odd = words.find((word) => typeof word !== 'string' || word.includes('$'));
+    if (words.length === 0 || odd !== undefined) {
+      throw new InvalidArgumentError(`${flag} must be a program and its arguments, quoted as in a shell, without pipes, redirections or variables, got ${JSON.stringify(value)}`);
+    }
+    return words as string[];
   };
 }
 

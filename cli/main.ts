@@ -21,6 +21,12 @@ const program = new Command('nasnet')
   .showHelpAfterError()
   .exitOverride();
 
+// `nasnet events | head`: a reader that stops early is not an error, and reads nothing more.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 registerSearchCommands(program);
 registerWorkerCommand(program);
 registerStatusCommands(program);

@@ -22,6 +22,7 @@ export interface SearchFlags {
   workers?: number;
   reuse?: boolean;
   backend?: string;
+  trainerCommand?: string[];
 }
 
 export interface ResolvedSearch {
@@ -65,6 +66,10 @@ export async function buildSearchConfig(flags: SearchFlags): Promise<ResolvedSea
   if (flags.backend) {
     if (config.trainer !== 'tfjs') throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(config.trainer)})`);
     config.trainerOptions = { ...(config.trainerOptions as object), backend: flags.backend };
+  }
+  if (flags.trainerCommand) {
+    if (config.trainer !== 'process') throw new UsageError(`--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(config.trainer)})`);
+    config.trainerOptions = { ...(config.trainerOptions as object), command: flags.trainerCommand };
   }
   if (flags.F !== undefined && flags.filters !== undefined) throw new UsageError('give the child width as --F (penultimate filters) or --filters (first stack), not both');
   const network = config.network as { N: number; filters?: number; F?: number };

@@ -11,6 +11,8 @@ import { describeValue } from '../core/events/json.ts';
 const BUILT_IN: ReadonlyMap<string, () => Promise<TrainerFactory>> = new Map([
   ['tfjs', async () => (await import('../plugins/trainers/tfjs/tfjs-trainer.ts')).createTrainer],
   ['synthetic', async () => (await import('../plugins/trainers/synthetic/synthetic-trainer.ts')).createTrainer],
+  ['process', async () => (await import('../plugins/trainers/process/process-trainer.ts')).createTrainer],
+  ['torch', async () => (await import('../plugins/trainers/torch/torch-trainer.ts')).createTrainer],
 ]);
 
 export function builtInTrainers(): string[] {
@@ -52,7 +54,7 @@ async function loadFactory(spec: string, fail: (reason: string, cause?: unknown)
 }
 
 /**
- * `--trainer <spec>`: a built-in name (`tfjs`, `synthetic`) or a module path resolved against
+ * `--trainer <spec>`: a built-in name (`tfjs`, `synthetic`, `process`, `torch`) or a module path resolved against
  * the working directory whose `createTrainer` (or default export) makes the plugin. Every
  * failure names `--trainer` and the value, so a typo in a config file is found at once.
  */

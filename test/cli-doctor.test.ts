@@ -82,7 +82,8 @@ describe('nasnet doctor', { concurrency: true }, () => {
     assert.equal(typeof report.gpu.nvidiaSmi, 'boolean');
     assert.deepEqual(Object.keys(report.datasets), ['fashion-mnist-mini', 'fashion-mnist', 'cifar10']);
     assert.equal(report.datasets['fashion-mnist-mini'].found, true);
-    assert.ok('torch' in report.python && 'python3' in report.python);
+    assert.ok('torch' in report.python && 'python3' in report.python && 'cuda' in report.python);
+    if (report.python.torch) assert.match(report.python.detail, /--trainer torch can run, on (CUDA|the CPU)/);
     const known = (await loadMigrations()).at(-1)!.version;
     assert.deepEqual(
       { ...report.store, detail: undefined },

@@ -43,7 +43,7 @@ async function rejectsNaming(promise: Promise<unknown>, spec: string, reason: Re
 
 describe('resolveTrainer', () => {
   it('lists the built-in trainers', () => {
-    assert.deepEqual(builtInTrainers(), ['tfjs', 'synthetic']);
+    assert.deepEqual(builtInTrainers(), ['tfjs', 'synthetic', 'process', 'torch']);
   });
 
   it('loads the example lookup trainer by a path relative to the working directory and trains from its table', async () => {
@@ -95,7 +95,7 @@ describe('resolveTrainer', () => {
     const broken = await moduleFile('broken.mjs', 'export function createTrainer( {\n');
     await rejectsNaming(resolveTrainer(broken, { concurrency: 1, options: {} }), broken, /cannot load/);
 
-    await rejectsNaming(resolveTrainer('tfjs-gpu', { concurrency: 1, options: {} }), 'tfjs-gpu', /not a built-in trainer \(tfjs, synthetic\) nor a module path/);
+    await rejectsNaming(resolveTrainer('tfjs-gpu', { concurrency: 1, options: {} }), 'tfjs-gpu', /not a built-in trainer \(tfjs, synthetic, process, torch\) nor a module path/);
   });
 });
 

@@ -14,6 +14,7 @@ import { loadMigrations } from '../../core/store/sqlite/migrate.ts';
 import { hasCifarFiles } from '../../plugins/datasets/cifar10.ts';
 import { hasIdxFiles } from '../../plugins/datasets/idx-directory.ts';
 import { datasetLocations, FASHION_MNIST_MINI_DIR } from '../../plugins/datasets/resolve.ts';
+import { torchPython } from '../../plugins/trainers/torch/torch-trainer.ts';
 import { automaticBackend, type Availability, type WebGpuProbe } from '../../plugins/trainers/tfjs/backend-choice.ts';
 import type { BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
 import type { AdapterDescription } from '../../plugins/trainers/tfjs/webgpu-adapter.ts';
@@ -67,7 +68,8 @@ export interface DoctorReport {
   chosenBackendReason: string;
   gpu: { nvidiaSmi: boolean; gpus: string[]; detail: string };
   datasets: Record<'fashion-mnist-mini' | 'fashion-mnist' | 'cifar10', { found: boolean; path: string | null; looked: string[] }>;
-  python: { path: string; python3: string | null; torch: string | null; detail: string };
+  /** The Python of the torch trainer: its version, torch's, and the CUDA device torch sees. */
+  python: { path: string; python3: string | null; torch: string | null; cuda: string | null; detail: string };
   store: StoreReport;
 }
 
@@ -234,21 +236,35 @@ function datasets(): DoctorReport['datasets'] {
   };
 }
 
-/** The interpreter bench/train.ts runs its PyTorch twin with (Debian's python3-torch lives there). */
-const BENCH_PYTHON = '/usr/bin/python3';
+const TORCH_PROBE = [
+  'import sys',
+  'print(sys.version.split()[0])',
+  'try:',
+  '  import torch',
+  '  print(torch.__version__)',
+  '  print(torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")',
+  'except Exception as e:',
+  '  print("")',
+  '  print("")',
+  '  print(e)',
+].join('\n');
 
+/** The Python the torch trainer runs (torchPython: $NASNET_PYTHON, else Debian's), and what it can do. */
 async function python(): Promise<DoctorReport['python']> {
-  const script = 'import sys\nprint(sys.version.split()[0])\ntry:\n  import torch\n  print(torch.__version__)\nexcept Exception as e:\n  print("")\n  print(e)';
-  const child = await probe(BENCH_PYTHON, ['-c', script], { timeout: 60_000 });
+  const path = torchPython();
+  const child = await probe(path, ['-c', TORCH_PROBE], { timeout: 60_000 });
   if (child.error || child.status !== 0) {
-    return { path: BENCH_PYTHON, python3: null, torch: null, detail: child.error ? `${BENCH_PYTHON} not found` : `${BENCH_PYTHON} failed: ${child.stderr.trim()}` };
+    return { path, python3: null, torch: null, cuda: null, detail: child.error ? `${path} not found (NASNET_PYTHON names another)` : `${path} failed: ${child.stderr.trim()}` };
   }
-  const [version = '', torch = '', why = ''] = child.stdout.split('\n');
+  const [version = '', torch = '', cuda = '', why = ''] = child.stdout.split('\n');
   return {
-    path: BENCH_PYTHON,
+    path,
     python3: version || null,
     torch: torch || null,
-    detail: torch ? 'bench:train can run its PyTorch twin' : `torch not importable (${why || 'unknown'}): bench:train skips its PyTorch twin (apt-get install python3-torch)`,
+    cuda: cuda || null,
+    detail: torch
+      ? `--trainer torch can run, on ${cuda ? `CUDA (${cuda})` : 'the CPU (no CUDA device)'}; bench:train runs its PyTorch twin`
+      : `torch not importable (${why || 'unknown'}): --trainer torch cannot run and bench:train skips its PyTorch twin (apt-get install python3-torch, or NASNET_PYTHON=<a python with torch>)`,
   };
 }
 

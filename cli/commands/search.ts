@@ -11,7 +11,7 @@ import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
 import { openStore } from '../../core/store/open-store.ts';
 import { loadDataset } from '../../plugins/datasets/resolve.ts';
 import { BACKENDS } from '../../plugins/trainers/tfjs/tf-runtime.ts';
-import { identifier, oneOf, UsageError, wholeNumber } from '../flags.ts';
+import { commandLine, identifier, oneOf, UsageError, wholeNumber } from '../flags.ts';
 import { CODE_VERSION, runSearchCommand } from '../run-search.ts';
 import { buildSearchConfig, newExperimentId, type SearchFlags } from '../search-config-builder.ts';
 import { resolveTrainer } from '../trainers.ts';
@@ -29,9 +29,11 @@ export async function loadPlugin(spec: string, workers: number, options: Record<
   return resolveTrainer(spec, { concurrency: Math.max(1, workers), options });
 }
 
-/** The tfjs trainer reads its dataset in every worker; a missing or corrupt one is reported here, once, before anything is written. */
+/** Trainers that read a dataset for every job; a missing or corrupt one is reported here, once, before anything is written. */
+const READS_DATASET = ['tfjs', 'torch', 'process'];
+
 function checkDataset(trainer: string, dataset: string): void {
-  if (trainer !== 'tfjs') return;
+  if (!READS_DATASET.includes(trainer)) return;
   try {
     loadDataset(dataset);
   } catch (error) {
@@ -48,7 +50,8 @@ export function registerSearchCommands(program: Command): void {
     .option('--preset <name>', `${PRESET_NAMES.join('|')}: a starting configuration (default demo)`, oneOf('--preset', PRESET_NAMES))
     .option('--config <file>', 'a JSON file of configuration fields (over the preset, under the flags)')
     .option('--dataset <name>', 'fashion-mnist-mini, fashion-mnist, cifar10, or a directory')
-    .option('--trainer <name|path>', 'tfjs, synthetic, or a plugin module path')
+    .option('--trainer <name|path>', 'tfjs, torch, process, synthetic, or a plugin module path')
+    .option('--trainer-command <cmd>', 'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"', commandLine('--trainer-command'))
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, oneOf('--backend', BACKENDS))
     .option('--strategy <name>', STRATEGY_NAMES.join('|'), oneOf('--strategy', STRATEGY_NAMES))
     .option('--samples <n>', 'sample budget: architectures to draw and reward', wholeNumber('--samples', 1))

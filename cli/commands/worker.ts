@@ -6,7 +6,7 @@ import { localHolderAlive, newWorkerId } from '../../core/runtime/worker-identit
 import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
 import { openStore } from '../../core/store/open-store.ts';
 import { BACKENDS } from '../../plugins/trainers/tfjs/tf-runtime.ts';
-import { identifier, oneOf, UsageError, wholeNumber } from '../flags.ts';
+import { commandLine, identifier, oneOf, UsageError, wholeNumber } from '../flags.ts';
 import { progressDisplay } from '../search-progress.ts';
 import { shutdownSignal } from '../shutdown.ts';
 import { resolveTrainer } from '../trainers.ts';
@@ -18,16 +18,18 @@ export function registerWorkerCommand(program: Command): void {
     .description('join running searches as a trainer: claim sampled architectures, train them, report rewards')
     .option('--store <address>', 'sqlite:<path> (same file as the search) or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--experiment <id>', 'only this experiment (then exit when it completes)', identifier('--experiment'))
-    .option('--trainer <name|path>', 'tfjs, synthetic, or a plugin module path', 'tfjs')
+    .option('--trainer <name|path>', 'tfjs, torch, process, synthetic, or a plugin module path', 'tfjs')
+    .option('--trainer-command <cmd>', 'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"', commandLine('--trainer-command'))
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, oneOf('--backend', BACKENDS))
     .option('--workers <k>', 'trainings at once', wholeNumber('--workers', 1), 1)
     .option('--json', 'JSON lines', false)
-    .action(async (options: { store: string; experiment?: string; trainer: string; backend?: string; workers: number; json: boolean }) => {
+    .action(async (options: { store: string; experiment?: string; trainer: string; trainerCommand?: string[]; backend?: string; workers: number; json: boolean }) => {
       if (options.backend && options.trainer !== 'tfjs') throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(options.trainer)})`);
+      if (options.trainerCommand && options.trainer !== 'process') throw new UsageError(`--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(options.trainer)})`);
       const store = await openStore(options.store);
       // Joining one experiment, the worker trains it the way the experiment was configured.
       const configured = options.experiment ? validateSearchConfig((await loadExperiment(store, options.experiment)).config).trainerOptions : {};
-      const plugin = await resolveTrainer(options.trainer, { concurrency: options.workers, options: { ...configured, ...(options.backend ? { backend: options.backend } : {}) } }).catch(async (error: unknown) => {
+      const plugin = await resolveTrainer(options.trainer, { concurrency: options.workers, options: { ...configured, ...(options.backend ? { backend: options.backend } : {}), ...(options.trainerCommand ? { command: options.trainerCommand } : {}) } }).catch(async (error: unknown) => {
         await store.close();
         throw error;
       });

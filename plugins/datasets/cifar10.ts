@@ -88,5 +88,6 @@ export function loadCifar10Directory(dir: string, name = 'cifar10'): Dataset {
   const train = concatSplits(CIFAR10_TRAIN_FILES.map((f) => readCifarBatch(join(dir, f))));
   const test = readCifarBatch(join(dir, CIFAR10_TEST_FILE));
   const names = classNames(dir);
-  return { name, imageShape: [SIDE, SIDE, 3], classes: names.length, classNames: names, train, test, source: dir };
+  const read = { format: 'cifar10' as const, train: CIFAR10_TRAIN_FILES.map((f) => join(dir, f)), test: join(dir, CIFAR10_TEST_FILE) };
+  return { name, imageShape: [SIDE, SIDE, 3], classes: names.length, classNames: names, train, test, source: dir, files: read };
 }

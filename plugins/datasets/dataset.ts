@@ -32,7 +32,13 @@ export interface Dataset {
   readonly test: Split;
   /** The directory the files were read from, so a run can record where its data came from. */
   readonly source: string;
+  /** The files themselves, for a trainer in another process that reads them on its own. */
+  readonly files: DatasetFiles;
 }
+
+export type DatasetFiles =
+  | { readonly format: 'idx'; readonly trainImages: string; readonly trainLabels: string; readonly testImages: string; readonly testLabels: string }
+  | { readonly format: 'cifar10'; readonly train: readonly string[]; readonly test: string };
 
 /**
  * Anything wrong with dataset files or dataset arguments. The message names the file (or

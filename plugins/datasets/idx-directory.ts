@@ -54,5 +54,6 @@ export function loadIdxDirectory(dir: string, meta: { name: string; classNames: 
         'train and test images must have the same size',
     );
   }
-  return { name: meta.name, imageShape: train.imageShape, classes, classNames: meta.classNames, train, test, source: dir };
+  const files = { format: 'idx' as const, trainImages, trainLabels, testImages, testLabels };
+  return { name: meta.name, imageShape: train.imageShape, classes, classNames: meta.classNames, train, test, source: dir, files };
 }

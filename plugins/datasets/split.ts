@@ -16,6 +16,12 @@ export type ValidationOptions =
  * examples in both halves) and determined by `seed`. Both halves keep the source's order.
  */
 export function splitValidation(train: Split, options: ValidationOptions): { train: Split; validation: Split } {
+  const { train: rest, validation } = splitIndices(train, options);
+  return { train: selectExamples(train, rest), validation: selectExamples(train, validation) };
+}
+
+/** splitValidation as indices into `train`, for a trainer that reads the examples itself. */
+export function splitIndices(train: Split, options: ValidationOptions): { train: Uint32Array; validation: Uint32Array } {
   const n = train.count;
   if (n < 2) throw new DatasetError(`splitValidation: a training set of ${n} example(s) cannot be split`);
   let size: number;
@@ -34,5 +40,5 @@ export function splitValidation(train: Split, options: ValidationOptions): { tra
   const classes = train.labels.reduce((max, label) => Math.max(max, label), 0) + 1;
   const take = allocateProportionally(classCounts(train.labels, classes), size);
   const { picked, rest } = stratifiedPick(train.labels, take, datasetRng('validation-split', options.seed));
-  return { train: selectExamples(train, rest), validation: selectExamples(train, picked) };
+  return { train: rest, validation: picked };
 }

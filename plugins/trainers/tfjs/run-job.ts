@@ -1,6 +1,7 @@
 import type { TrainerContext, TrainingJob, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
 import type { Dataset } from '../../datasets/dataset.ts';
 import { loadDataset } from '../../datasets/resolve.ts';
+import { childNetworkOptions } from '../network/child-network.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import { trainNetwork } from './train-network.ts';
 import { trainSettings } from './train-settings.ts';
@@ -21,20 +22,11 @@ export class JobRunner {
     const settings = trainSettings(this.defaults, { epochs: job.epochs, seed: job.seed, dataSeed: job.dataSeed }, job.settings);
     let dataset = this.datasets.get(job.dataset);
     if (!dataset) this.datasets.set(job.dataset, (dataset = loadDataset(job.dataset)));
-    const [height] = dataset.imageShape;
+    const { imageShape: _shape, classes: _classes, ...network } = childNetworkOptions(job, dataset, settings);
     return trainNetwork(
       this.runtime,
       dataset,
-      {
-        genotype: job.genotype,
-        N: job.network.N,
-        filters: job.network.filters,
-        // small images keep their size through the stem; ImageNet-size ones are reduced by it
-        stem: height > 64 ? 'imagenet' : 'small',
-        stemFilters: height > 64 ? 32 : 3 * job.network.filters,
-        dropPath: settings.dropPath > 0,
-        auxHead: settings.auxHead,
-      },
+      network,
       settings,
       { signal: context.signal, progress: context.progress },
     );

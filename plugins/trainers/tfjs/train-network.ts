@@ -4,7 +4,8 @@ import { defaultAugmentation } from '../../datasets/augment.ts';
 import { batches } from '../../datasets/batches.ts';
 import type { Dataset, Split } from '../../datasets/dataset.ts';
 import { channelStats, type ChannelStats } from '../../datasets/normalise.ts';
-import { splitValidation } from '../../datasets/split.ts';
+import { selectExamples } from '../../datasets/dataset.ts';
+import { selectTrainingData } from '../../datasets/selection.ts';
 import { buildNasnetPlan, type NetworkOptions } from '../network/nasnet-plan.ts';
 import { planTotals, type NetworkPlan } from '../network/plan.ts';
 import { recalibrateBatchNorm } from './batch-norm-recalibration.ts';
@@ -30,12 +31,9 @@ export async function trainNetwork(
   const { tf } = runtime;
   const started = performance.now();
   const dataSeed = settings.dataSeed ?? settings.seed;
-  const held = splitValidation(dataset.train, { fraction: settings.validationFraction, seed: dataSeed });
-  const train =
-    settings.maxTrainExamples > 0 && settings.maxTrainExamples < held.train.count
-      ? // a stratified subset, so a short run still sees every class in proportion
-        splitValidation(held.train, { count: settings.maxTrainExamples, seed: dataSeed + 1 }).validation
-      : held.train;
+  const selected = selectTrainingData(dataset.train, { validationFraction: settings.validationFraction, maxTrainExamples: settings.maxTrainExamples, seed: dataSeed });
+  const train = selectExamples(dataset.train, selected.train);
+  const validation = selectExamples(dataset.train, selected.validation);
   const stats = channelStats(train);
   const plan = buildNasnetPlan({ ...network, imageShape: [...dataset.imageShape], classes: dataset.classes });
   const totals = planTotals(plan);
@@ -81,10 +79,10 @@ export async function trainNetwork(
       }
       trainingMs += performance.now() - epochStart;
       const metrics: Record<string, number> = { loss: lossSum / seen, trainAccuracy: correct / seen };
-      if (epoch < settings.epochs - 1) metrics.validationAccuracy = await evaluateOn(held.validation, epoch);
+      if (epoch < settings.epochs - 1) metrics.validationAccuracy = await evaluateOn(validation, epoch);
       hooks.progress?.({ epoch: epoch + 1, epochs: settings.epochs, metrics });
     }
-    const validationAccuracy = await evaluateOn(held.validation, settings.epochs);
+    const validationAccuracy = await evaluateOn(validation, settings.epochs);
     const testAccuracy = settings.evaluateTest ? await evaluate(runtime, model, dataset.test, stats, settings.batchSize) : null;
     return {
       validationAccuracy,
@@ -148,16 +146,8 @@ export interface StepResult {
  * microBatchSize). The step's numbers come back in one asynchronous read after the update
  * is queued: a GPU backend can only read asynchronously, and one read keeps it busy.
  */
-export function trainStep(
-  runtime: TfRuntime,
-  model: NetworkModel,
-  optimizer: tfTypes.Optimizer,
-  batch: { x: Float32Array; y: Int32Array; size: number },
-  settings: Pick<TrainSettings, 'auxWeight' | 'seed' | 'dropPath' | 'weightDecay'>,
-  progress: number,
-  step: number,
-): Promise<StepResult> {
-  return checked(runtime, () => stepOnDevice(runtime, model, optimizer, batch, settings, progress, step));
+export function trainStep(...args: Parameters<typeof stepOnDevice>): Promise<StepResult> {
+  return checked(args[0], () => stepOnDevice(...args));
 }
 
 async function stepOnDevice(
