@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds bench/device/payload/ (git-ignored): what the GPU check (run.sh) needs on a machine
 # that has an NVIDIA GPU and Python with PyTorch but no Node, no npm packages and no internet.
+# The Python programs (the torch trainer, bench/torch_child.py) and fashion-mnist-mini are not
+# in it: they are read from the working tree, which travels with it.
 # Run here, on the development machine (x86-64 Linux, `npm ci` done), from anywhere:
 #   bash bench/device/pack.sh
 # Everything is compressed with xz, stripped where it is a binary, so that the payload and
@@ -47,7 +49,9 @@ npx esbuild bench/device/gpu-bench.ts --bundle --platform=node --format=esm --ta
   --banner:js="import { createRequire as __nasnetRequire } from 'node:module'; const require = __nasnetRequire(import.meta.url);" \
   --outfile="$TMP/gpu-bench.mjs"
 squeeze "$TMP/gpu-bench.mjs" "$PAYLOAD/gpu-bench.mjs.xz"
-cp bench/torch_child.py "$PAYLOAD/"
+# No Python in the payload: bench/torch_child.py imports the torch trainer's PlanNetwork, and
+# both run from the working tree, which travels beside the payload (run.sh runs from its root).
+rm -f "$PAYLOAD/torch_child.py"
 
 # 4. The Vulkan loader, and the GL dispatch libraries NVIDIA's Vulkan driver links against,
 # from Debian's packages; run.sh uses each only where the machine lacks it.

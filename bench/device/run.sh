@@ -7,6 +7,8 @@
 # Unpacks the payload into $NASNET_GPU_WORK (default /tmp/nasnet-gpu-check), finds a Vulkan
 # loader and NVIDIA's Vulkan driver, prints the GPU, and runs the bundled benchmark with the
 # bundled Node. The JSON goes to $OUT/gpu-check.json when $OUT is set, else to stdout.
+# The benchmark runs in the repository's root: the torch trainer, bench/torch_child.py and
+# fashion-mnist-mini are the working tree's (--repo to read them elsewhere).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 PAYLOAD=${NASNET_PAYLOAD:-bench/device/payload}
@@ -33,7 +35,7 @@ unpack() {
   done
   for pid in "${pids[@]}"; do wait "$pid" || return 1; done
   chmod +x "$WORK/bin/node"
-  cp "$PAYLOAD"/webgpu/* "$WORK/app/node_modules/webgpu/" && cp "$PAYLOAD/torch_child.py" "$WORK/app/" || return 1
+  cp "$PAYLOAD"/webgpu/* "$WORK/app/node_modules/webgpu/" || return 1
   # a library of the payload only where the machine has none of that soname
   # (NASNET_PAYLOAD_LIBS=1: all of them, e.g. where the machine's Vulkan loader is too old)
   for so in "$PAYLOAD"/lib/*; do
