@@ -23,7 +23,7 @@ import { NASNET_A } from '../core/search-space/nasnet-a.ts';
 import { cellHash } from '../core/search-space/canonical.ts';
 import { loadDataset } from '../plugins/datasets/resolve.ts';
 import { TrainerPool } from '../plugins/trainers/tfjs/pool/trainer-pool.ts';
-import { trainSettings } from '../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings } from '../plugins/trainers/training-settings.ts';
 import { kendallTau, spearman } from './rank-agreement.ts';
 
 const { values } = parseArgs({

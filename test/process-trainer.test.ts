@@ -13,7 +13,7 @@ import { loadDataset } from '../plugins/datasets/resolve.ts';
 import { jobMessage } from '../plugins/trainers/process/job-message.ts';
 import { ProcessTrainer, processTrainerOptions } from '../plugins/trainers/process/process-trainer.ts';
 import { selectTrainingData } from '../plugins/datasets/selection.ts';
-import { trainSettings } from '../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings } from '../plugins/trainers/training-settings.ts';
 
 const FAKE = fileURLToPath(new URL('./support/fake-trainer.mjs', import.meta.url));
 const NASNET = fileURLToPath(new URL('../cli/nasnet.js', import.meta.url));

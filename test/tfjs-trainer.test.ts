@@ -12,7 +12,7 @@ import { NetworkModel } from '../plugins/trainers/tfjs/network-model.ts';
 import { TrainerPool } from '../plugins/trainers/tfjs/pool/trainer-pool.ts';
 import { JobRunner } from '../plugins/trainers/tfjs/run-job.ts';
 import { BackendUnavailableError, loadTf } from '../plugins/trainers/tfjs/tf-runtime.ts';
-import { trainSettings } from '../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings } from '../plugins/trainers/training-settings.ts';
 
 const job = (overrides: Partial<TrainingJob> = {}, settings: Record<string, unknown> = {}): TrainingJob => ({
   experimentId: 'tt',

@@ -23,7 +23,7 @@ import { NetworkModel } from '../plugins/trainers/tfjs/network-model.ts';
 import { scheduledOptimizer } from '../plugins/trainers/tfjs/optimizer.ts';
 import type { TfRuntime } from '../plugins/trainers/tfjs/tf-runtime.ts';
 import { trainStep } from '../plugins/trainers/tfjs/train-network.ts';
-import { trainSettings } from '../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings } from '../plugins/trainers/training-settings.ts';
 import { torchPython } from '../plugins/trainers/torch/torch-trainer.ts';
 
 /**

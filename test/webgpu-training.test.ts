@@ -13,7 +13,7 @@ import { NetworkModel } from '../plugins/trainers/tfjs/network-model.ts';
 import { scheduledOptimizer } from '../plugins/trainers/tfjs/optimizer.ts';
 import { JobRunner } from '../plugins/trainers/tfjs/run-job.ts';
 import { trainStep } from '../plugins/trainers/tfjs/train-network.ts';
-import { trainSettings } from '../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings } from '../plugins/trainers/training-settings.ts';
 import { isSoftwareAdapter } from '../plugins/trainers/tfjs/webgpu-adapter.ts';
 import { webgpuForTests } from './support/webgpu.ts';
 

@@ -37,7 +37,7 @@ import { loadDataset } from '../../plugins/datasets/resolve.ts';
 import { splitValidation } from '../../plugins/datasets/split.ts';
 import { loadTf, type TfRuntime } from '../../plugins/trainers/tfjs/tf-runtime.ts';
 import { microBatchSize, trainNetwork } from '../../plugins/trainers/tfjs/train-network.ts';
-import { trainSettings, type TrainSettings } from '../../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings, type TrainSettings } from '../../plugins/trainers/training-settings.ts';
 import { nasnetPlan, round, timeTfjsSteps, timeTorchSteps, type StepTiming, type TorchTiming } from '../child-speed.ts';
 import { runTorchPart, torchPartProblem } from './torch-part.ts';
 

@@ -14,7 +14,7 @@ import { DatasetError } from '../../plugins/datasets/dataset.ts';
 import { cellOutputWidth, filtersForPenultimate } from '../../plugins/trainers/network/nasnet-plan.ts';
 import { JobRunner } from '../../plugins/trainers/tfjs/run-job.ts';
 import { BACKENDS, loadTf, type BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
-import { trainSettings } from '../../plugins/trainers/tfjs/train-settings.ts';
+import { trainSettings } from '../../plugins/trainers/training-settings.ts';
 import { checkTransferId, newTransferId, resolveGenotypeSource } from '../resolve-source.ts';
 
 const number = (flag: string, integer: boolean) => (value: string) => {

@@ -6,7 +6,7 @@ import { selectTrainingData } from '../../datasets/selection.ts';
 import { childNetworkOptions } from '../network/child-network.ts';
 import { buildNasnetPlan } from '../network/nasnet-plan.ts';
 import { planTotals, type NetworkPlan } from '../network/plan.ts';
-import type { TrainSettings } from '../tfjs/train-settings.ts';
+import type { TrainSettings } from '../training-settings.ts';
 import { PROTOCOL_VERSION } from './protocol.ts';
 
 /** What the program is told about the data: where the files are and which examples to use. */

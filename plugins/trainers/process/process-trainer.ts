@@ -3,7 +3,7 @@ import { delimiter, join, resolve } from 'node:path';
 import type { TrainerContext, TrainerFactory, TrainerPlugin, TrainingJob, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
 import type { Dataset } from '../../datasets/dataset.ts';
 import { loadDataset } from '../../datasets/resolve.ts';
-import { trainSettings, trainSettingsSchema } from '../tfjs/train-settings.ts';
+import { trainSettings, trainSettingsSchema } from '../training-settings.ts';
 import { jobMessage } from './job-message.ts';
 import { TrainerProcess, type ProcessSpec } from './trainer-process.ts';
 

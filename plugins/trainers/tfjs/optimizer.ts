@@ -1,6 +1,6 @@
 import type * as tfTypes from '@tensorflow/tfjs';
 import type { Tf } from './tf-runtime.ts';
-import type { TrainSettings } from './train-settings.ts';
+import type { TrainSettings } from '../training-settings.ts';
 
 /** An optimizer whose learning rate the training loop sets before each step. */
 export interface ScheduledOptimizer {

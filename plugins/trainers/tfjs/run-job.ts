@@ -4,7 +4,7 @@ import { loadDataset } from '../../datasets/resolve.ts';
 import { childNetworkOptions } from '../network/child-network.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import { trainNetwork } from './train-network.ts';
-import { trainSettings } from './train-settings.ts';
+import { trainSettings } from '../training-settings.ts';
 
 /**
  * One training job on a loaded tfjs runtime: what both the in-process trainer and each pool

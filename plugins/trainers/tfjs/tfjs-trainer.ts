@@ -1,7 +1,7 @@
 import type { TrainerFactory, TrainerOptions } from '../../../core/runtime/trainer-plugin.ts';
 import { TrainerPool } from './pool/trainer-pool.ts';
 import { BACKENDS, type BackendChoice } from './tf-runtime.ts';
-import { trainSettings, trainSettingsSchema } from './train-settings.ts';
+import { trainSettings, trainSettingsSchema } from '../training-settings.ts';
 
 /**
  * Training settings a search may fix for every child (`{batchSize: 32, optimizer: 'adam'}`).

@@ -13,7 +13,7 @@ import { NetworkModel } from './network-model.ts';
 import { scheduledOptimizer } from './optimizer.ts';
 import { sumTensors } from './sum-tensors.ts';
 import type { MemoryLimits, TfRuntime } from './tf-runtime.ts';
-import type { TrainSettings } from './train-settings.ts';
+import type { TrainSettings } from '../training-settings.ts';
 
 
 /**

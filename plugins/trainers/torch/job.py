@@ -4,7 +4,7 @@ import math
 
 from data import shown
 
-# plugins/trainers/tfjs/train-settings.ts's defaults, for a setting a job leaves out
+# plugins/trainers/training-settings.ts's defaults, for a setting a job leaves out
 DEFAULT_SETTINGS = {
     "epochs": 1, "batchSize": 64, "optimizer": "sgd", "learningRate": 0.05, "learningRateSchedule": "cosine",
     "momentum": 0.9, "weightDecay": 5e-4, "batchNormMomentum": 0.9, "validationFraction": 0.1,
@@ -48,7 +48,7 @@ def one_of(field, value, choices):
 
 def check_settings(job):
     """The job's resolved training settings (defaults for any left out), checked as
-    train-settings.ts's schema checks them."""
+    training-settings.ts's schema checks them."""
     given = job.get("settings") or {}
     need(isinstance(given, dict), "settings", "an object", given)
     s = dict(DEFAULT_SETTINGS)

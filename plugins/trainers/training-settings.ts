@@ -1,7 +1,10 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 
-/** Training settings of the tfjs trainer; defaults suit a short search-time training. */
+/**
+ * Training settings of a child network, shared by the tfjs trainer and the process protocol
+ * (the torch trainer reads the same ones); defaults suit a short search-time training.
+ */
 export const trainSettingsSchema = Type.Object(
   {
     epochs: Type.Integer({ minimum: 1, maximum: 10_000 }),
