@@ -21,6 +21,7 @@ import { NASNET_A } from '../core/search-space/nasnet-a.ts';
 import { TrainerPool } from '../plugins/trainers/tfjs/pool/trainer-pool.ts';
 import { BACKENDS, BackendUnavailableError, loadTf, type BackendChoice, type TfRuntime } from '../plugins/trainers/tfjs/tf-runtime.ts';
 import type { AdapterDescription } from '../plugins/trainers/tfjs/webgpu-adapter.ts';
+import { torchPython } from '../plugins/trainers/torch/torch-trainer.ts';
 import { nasnetPlan, round, timeTfjsSteps, timeTorchSteps } from './child-speed.ts';
 
 const { values } = parseArgs({
@@ -45,6 +46,8 @@ const batchSize = Number(values.batch);
 const steps = Number(values.steps);
 const warmup = Number(values.warmup);
 const torchDevice = values['torch-device']!;
+/** The Python the torch trainer uses: its twin here must run where that one does. */
+const PYTHON = torchPython();
 if (torchDevice !== 'cpu' && torchDevice !== 'cuda') throw new RangeError(`--torch-device must be cpu or cuda (got ${torchDevice})`);
 
 interface Row {
@@ -82,7 +85,7 @@ function adapterSummary({ vendor, architecture, device, description, software }:
 }
 
 function timeTorch(filters: number, threads: number): Row | null {
-  const timing = timeTorchSteps(nasnetPlan(1, filters), { python: '/usr/bin/python3', device: torchDevice as 'cpu' | 'cuda', threads, steps, warmup, batchSize });
+  const timing = timeTorchSteps(nasnetPlan(1, filters), { python: PYTHON, device: torchDevice as 'cpu' | 'cuda', threads, steps, warmup, batchSize });
   if ('error' in timing) return null;
   const device = torchDevice === 'cuda' ? `${timing.deviceName} (PyTorch CUDA)` : `CPU (PyTorch, ${threads} thread${threads > 1 ? 's' : ''})`;
   return { backend: 'pytorch', device, batchSize, threads, filters, params: timing.params, imagesPerSec: timing.imagesPerSec, msPerImage: timing.msPerImage, steps };
@@ -90,7 +93,7 @@ function timeTorch(filters: number, threads: number): Row | null {
 
 function torchAvailable(): string | null {
   try {
-    return execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
     return null;
   }
@@ -155,7 +158,7 @@ if (torchVersion) {
     }
   }
 } else {
-  notRun.pytorch = "/usr/bin/python3 -c 'import torch' failed (apt-get install python3-torch)";
+  notRun.pytorch = `${PYTHON} -c 'import torch' failed (apt-get install python3-torch, or NASNET_PYTHON=<a python with torch>)`;
 }
 const ratios = filtersList.map((filters) => {
   const versus = (backend: string) => {

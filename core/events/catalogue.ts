@@ -133,8 +133,8 @@ const TrainingProgressed = strict({
   metrics,
 });
 
-/** What a finished training run measured; shared by trials and transfers. */
-const trainingResult = {
+/** What a finished training run measured; shared by trials, transfers and the process trainer protocol. */
+export const trainingResult = {
   validationAccuracy: probability,
   testAccuracy: nullable(probability),
   loss: finite,

@@ -105,6 +105,19 @@ function loadPath(path: string, options: LoadOptions): Dataset {
 }
 
 /**
+ * loadDataset, remembering each dataset it loaded: a trainer trains many children on the same
+ * data, and reading and checking the files again for each would cost seconds per child.
+ */
+export function cachedDatasetLoader(): (nameOrPath: string) => Dataset {
+  const loaded = new Map<string, Dataset>();
+  return (nameOrPath) => {
+    let dataset = loaded.get(nameOrPath);
+    if (!dataset) loaded.set(nameOrPath, (dataset = loadDataset(nameOrPath)));
+    return dataset;
+  };
+}
+
+/**
  * Loads `fashion-mnist-mini` (shipped), `fashion-mnist`, `cifar10`, or a directory holding IDX
  * files or CIFAR-10 batches.
  */

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import type { TrainingJob } from '../../core/runtime/trainer-plugin.ts';
 
 /**
  * Training settings of a child network, shared by the tfjs trainer and the process protocol
@@ -62,6 +63,29 @@ export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
 };
 
 const check = Compile(trainSettingsSchema);
+
+/**
+ * Training settings a trainer's options may fix for every child (`{batchSize: 32}`).
+ * `epochs`, `seed` and `dataSeed` are left out: every job carries its own, which would override them.
+ */
+const JOB_KEYS = ['epochs', 'seed', 'dataSeed'];
+export const DEFAULT_SETTING_KEYS: readonly string[] = Object.keys(trainSettingsSchema.properties).filter((key) => !JOB_KEYS.includes(key));
+
+/** The training settings of options that are settings; throws, naming the bad one, as `${trainer} option …`. */
+export function settingDefaults(options: Record<string, unknown>, trainer: string): Record<string, unknown> {
+  const defaults = Object.fromEntries(Object.entries(options).filter(([key]) => DEFAULT_SETTING_KEYS.includes(key)));
+  try {
+    trainSettings(defaults);
+  } catch (error) {
+    throw new RangeError(`${trainer} option ${(error as Error).message.replace(/^training setting /, '')}`);
+  }
+  return defaults;
+}
+
+/** What one job trains with: the trainer's defaults under the job's own epochs, seeds and settings. */
+export function jobSettings(defaults: Record<string, unknown>, job: Pick<TrainingJob, 'epochs' | 'seed' | 'dataSeed' | 'settings'>): TrainSettings {
+  return trainSettings(defaults, { epochs: job.epochs, seed: job.seed, dataSeed: job.dataSeed }, job.settings);
+}
 
 /** Defaults overlaid with the given settings, checked; the error names the setting and the value. */
 export function trainSettings(...layers: Array<Record<string, unknown> | undefined>): TrainSettings {

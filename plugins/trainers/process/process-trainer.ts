@@ -1,9 +1,8 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { TrainerContext, TrainerFactory, TrainerPlugin, TrainingJob, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
-import type { Dataset } from '../../datasets/dataset.ts';
-import { loadDataset } from '../../datasets/resolve.ts';
-import { trainSettings, trainSettingsSchema } from '../training-settings.ts';
+import { cachedDatasetLoader } from '../../datasets/resolve.ts';
+import { DEFAULT_SETTING_KEYS, jobSettings, settingDefaults } from '../training-settings.ts';
 import { jobMessage } from './job-message.ts';
 import { TrainerProcess, type ProcessSpec } from './trainer-process.ts';
 
@@ -24,14 +23,12 @@ export interface ProcessTrainerOptions {
   defaults: Record<string, unknown>;
 }
 
-const JOB_KEYS = ['epochs', 'seed', 'dataSeed'];
-const SETTING_KEYS = Object.keys(trainSettingsSchema.properties).filter((key) => !JOB_KEYS.includes(key));
-const OPTION_KEYS = ['command', 'env', 'cwd', 'timeoutSeconds', 'graceSeconds', ...SETTING_KEYS];
+const OPTION_KEYS = ['command', 'env', 'cwd', 'timeoutSeconds', 'graceSeconds', ...DEFAULT_SETTING_KEYS];
 
 export class ProcessTrainer implements TrainerPlugin {
   readonly name: string;
   private readonly idle: TrainerProcess[] = [];
-  private readonly datasets = new Map<string, Dataset>();
+  private readonly dataset = cachedDatasetLoader();
 
   constructor(private readonly options: ProcessTrainerOptions) {
     this.name = options.name;
@@ -42,10 +39,7 @@ export class ProcessTrainer implements TrainerPlugin {
   }
 
   async train(job: TrainingJob, context: TrainerContext): Promise<TrainingResult> {
-    const settings = trainSettings(this.options.defaults, { epochs: job.epochs, seed: job.seed, dataSeed: job.dataSeed }, job.settings);
-    let dataset = this.datasets.get(job.dataset);
-    if (!dataset) this.datasets.set(job.dataset, (dataset = loadDataset(job.dataset)));
-    const message = jobMessage(job, dataset, settings);
+    const message = jobMessage(job, this.dataset(job.dataset), jobSettings(this.options.defaults, job));
     const program = this.idle.pop() ?? new TrainerProcess(this.options.spec);
     try {
       return await program.run(message, context, this.options.timeoutMs);
@@ -98,12 +92,7 @@ export function processTrainerOptions(options: Record<string, unknown>, identity
   if (typeof cwd !== 'string' || cwd.length === 0) fail(`option cwd must be a directory (got ${JSON.stringify(cwd)})`);
   const program = (command as string[])[0]!;
   if (findProgram(program, cwd) === null) fail(`option command: no program ${JSON.stringify(program)} ${program.includes('/') ? 'there (or it is not executable)' : 'on PATH'}`);
-  const defaults = Object.fromEntries(Object.entries(options).filter(([key]) => SETTING_KEYS.includes(key)));
-  try {
-    trainSettings(defaults);
-  } catch (error) {
-    fail(`option ${(error as Error).message.replace(/^training setting /, '')}`);
-  }
+  const defaults = settingDefaults(options, 'process trainer:');
   return {
     ...identity,
     spec: { command: command as string[], env: env as Record<string, string>, cwd, graceMs: seconds(options, 'graceSeconds', 10) },

@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { trainingResult } from '../../../core/events/catalogue.ts';
 import type { TrainingProgress, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
 
 /**
@@ -11,9 +12,6 @@ import type { TrainingProgress, TrainingResult } from '../../../core/runtime/tra
 export const PROTOCOL_VERSION = 1;
 
 const metrics = Type.Record(Type.String(), Type.Number());
-const count = Type.Integer({ minimum: 0 });
-const nonNegative = Type.Number({ minimum: 0 });
-const probability = Type.Number({ minimum: 0, maximum: 1 });
 const text = Type.String({ minLength: 1 });
 
 const hello = Type.Object(
@@ -30,23 +28,8 @@ const hello = Type.Object(
 
 const progress = Type.Object({ epoch: Type.Integer({ minimum: 1 }), epochs: Type.Integer({ minimum: 1 }), metrics }, { additionalProperties: false });
 
-const result = Type.Object(
-  {
-    validationAccuracy: probability,
-    testAccuracy: Type.Union([probability, Type.Null()]),
-    loss: Type.Number(),
-    params: count,
-    multAdds: count,
-    seconds: nonNegative,
-    imagesPerSec: nonNegative,
-    backend: text,
-    device: text,
-    evaluation: Type.Optional(
-      Type.Object({ batchNorm: Type.Enum(['recalibrated', 'moving-average', 'none']), recalibrationImages: count }, { additionalProperties: false }),
-    ),
-  },
-  { additionalProperties: false },
-);
+// what the events record of a training, with the device the program must name
+const result = Type.Object({ ...trainingResult, device: text }, { additionalProperties: false });
 
 const failure = Type.Object({ message: text, retryable: Type.Boolean() }, { additionalProperties: false });
 

@@ -1,17 +1,16 @@
 import type { TrainerContext, TrainingJob, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
-import type { Dataset } from '../../datasets/dataset.ts';
-import { loadDataset } from '../../datasets/resolve.ts';
+import { cachedDatasetLoader } from '../../datasets/resolve.ts';
 import { childNetworkOptions } from '../network/child-network.ts';
 import type { TfRuntime } from './tf-runtime.ts';
 import { trainNetwork } from './train-network.ts';
-import { trainSettings } from '../training-settings.ts';
+import { jobSettings } from '../training-settings.ts';
 
 /**
  * One training job on a loaded tfjs runtime: what both the in-process trainer and each pool
  * worker run. Datasets are cached per process: a worker trains many children on the same data.
  */
 export class JobRunner {
-  private readonly datasets = new Map<string, Dataset>();
+  private readonly dataset = cachedDatasetLoader();
 
   constructor(
     readonly runtime: TfRuntime,
@@ -19,9 +18,8 @@ export class JobRunner {
   ) {}
 
   async run(job: TrainingJob, context: TrainerContext): Promise<TrainingResult> {
-    const settings = trainSettings(this.defaults, { epochs: job.epochs, seed: job.seed, dataSeed: job.dataSeed }, job.settings);
-    let dataset = this.datasets.get(job.dataset);
-    if (!dataset) this.datasets.set(job.dataset, (dataset = loadDataset(job.dataset)));
+    const settings = jobSettings(this.defaults, job);
+    const dataset = this.dataset(job.dataset);
     const { imageShape: _shape, classes: _classes, ...network } = childNetworkOptions(job, dataset, settings);
     return trainNetwork(
       this.runtime,
