@@ -32,7 +32,11 @@ export interface StepTiming {
  * ends with an asynchronous read of its loss (trainStep), so a GPU's queue is drained inside
  * the step that filled it and the clock stops when the work is done.
  */
-export async function timeTfjsSteps(runtime: TfRuntime, plan: NetworkPlan, options: { steps: number; warmup: number; batchSize: number }): Promise<StepTiming> {
+export async function timeTfjsSteps(
+  runtime: TfRuntime,
+  plan: NetworkPlan,
+  options: { steps: number; warmup: number; batchSize: number },
+): Promise<StepTiming> {
   const { tf } = runtime;
   const { steps, warmup, batchSize } = options;
   const model = new NetworkModel(tf, plan, 1);
@@ -89,12 +93,34 @@ export interface TorchTiming {
 /** The PyTorch twin's speed, or why it could not be measured. */
 export function timeTorchSteps(plan: NetworkPlan, options: TorchOptions): TorchTiming | { error: string } {
   const script = options.script ?? fileURLToPath(new URL('./torch_child.py', import.meta.url));
-  const args = [script, '--device', options.device, '--threads', String(options.threads), '--steps', String(options.steps), '--warmup', String(options.warmup), '--batch', String(options.batchSize)];
+  const args = [
+    script,
+    '--device',
+    options.device,
+    '--threads',
+    String(options.threads),
+    '--steps',
+    String(options.steps),
+    '--warmup',
+    String(options.warmup),
+    '--batch',
+    String(options.batchSize),
+  ];
   if (options.cudnnBenchmark) args.push('--cudnn-benchmark');
   const run = spawnSync(options.python, args, { input: JSON.stringify(plan), encoding: 'utf8', timeout: options.timeoutMs });
   if (run.error) return { error: `${options.python}: ${run.error.message}` };
-  if (run.status !== 0) return { error: `torch_child.py exited with ${run.status ?? run.signal}: ${run.stderr.trim().split('\n').slice(-3).join(' / ')}` };
-  const out = JSON.parse(run.stdout) as { imagesPerSec: number; msPerImage: number; params: number; torch: string; deviceName?: string; cudnnBenchmark?: boolean };
+  if (run.status !== 0)
+    return {
+      error: `torch_child.py exited with ${run.status ?? run.signal}: ${run.stderr.trim().split('\n').slice(-3).join(' / ')}`,
+    };
+  const out = JSON.parse(run.stdout) as {
+    imagesPerSec: number;
+    msPerImage: number;
+    params: number;
+    torch: string;
+    deviceName?: string;
+    cudnnBenchmark?: boolean;
+  };
   return {
     params: out.params,
     imagesPerSec: round(out.imagesPerSec),

@@ -112,7 +112,9 @@ const output = {
   // Final mean rewards (last `final` batches) side by side; difference = evolution − ppo.
   evolutionVsPpo: {
     perSeed: evolutionVsPpoPerSeed,
-    meanDifference: round(mean(evolutionVsPpoPerSeed.map((row) => finals.evolution![row.seed - 1]! - finals.ppo![row.seed - 1]!))),
+    meanDifference: round(
+      mean(evolutionVsPpoPerSeed.map((row) => finals.evolution![row.seed - 1]! - finals.ppo![row.seed - 1]!)),
+    ),
   },
   ppoUpdateMs: round(mean(ppoUpdateMs), 1),
   ppoUpdateMsP95: round(sorted[Math.floor(sorted.length * 0.95)]!, 1),

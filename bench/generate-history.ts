@@ -181,7 +181,8 @@ export async function generateHistory(address: string, options: GenerateOptions)
   const epochs = options.epochs ?? 5;
   const batchSize = options.batchSize ?? 20;
   const seed = options.seed ?? 2018;
-  if (!Number.isSafeInteger(options.events) || options.events < 1000) throw new RangeError(`events must be a whole number >= 1000 (got ${options.events})`);
+  if (!Number.isSafeInteger(options.events) || options.events < 1000)
+    throw new RangeError(`events must be a whole number >= 1000 (got ${options.events})`);
   if (!Number.isSafeInteger(experimentCount) || experimentCount < 1 || experimentCount > 100) {
     throw new RangeError(`experiments must be a whole number from 1 to 100 (got ${experimentCount})`);
   }
@@ -199,7 +200,8 @@ export async function generateHistory(address: string, options: GenerateOptions)
 
   const store = await openStore(address);
   try {
-    if ((await store.headPosition()) !== 0n) throw new Error(`the store ${address} is not empty: generate into a new file (or pass --force)`);
+    if ((await store.headPosition()) !== 0n)
+      throw new Error(`the store ${address} is not empty: generate into a new file (or pass --force)`);
     const appender = new Appender(store);
     const clock = new Clock();
     const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-') || 'host';
@@ -260,7 +262,13 @@ export async function generateHistory(address: string, options: GenerateOptions)
       eventMetadata(experimentId, writer, null, clock.tick(seconds));
 
     /** One sample's trial stream, as the runtime would have written it; returns the reward. */
-    const trialEvents = (run: ExperimentRun, sample: SampledArchitecture, scenario: Scenario, u: () => number, reusedFrom: Rewarded | null) => {
+    const trialEvents = (
+      run: ExperimentRun,
+      sample: SampledArchitecture,
+      scenario: Scenario,
+      u: () => number,
+      reusedFrom: Rewarded | null,
+    ) => {
       const experimentId = run.plan.id;
       const sid = sampleIdOf(experimentId, sample.index);
       const events: NasnetEvent[] = [];
@@ -297,7 +305,10 @@ export async function generateHistory(address: string, options: GenerateOptions)
               attempt,
               epoch,
               epochs,
-              metrics: { loss: +(2.3 * (1 - 0.6 * seen) + 0.05 * u()).toFixed(4), accuracy: +(0.1 + (accuracy - 0.1) * seen).toFixed(4) },
+              metrics: {
+                loss: +(2.3 * (1 - 0.6 * seen) + 0.05 * u()).toFixed(4),
+                accuracy: +(0.1 + (accuracy - 0.1) * seen).toFixed(4),
+              },
             },
             metadata: meta(experimentId, workerId, 30),
           });
@@ -436,7 +447,12 @@ export async function generateHistory(address: string, options: GenerateOptions)
         if (scenario === 'reused') {
           reusedFrom = run.trained[Math.floor(u() * run.trained.length)]!;
           // The controller drew an already-trained cell again: same decisions, this index and version.
-          record = { ...sample, actions: reusedFrom.sample.actions, genotype: reusedFrom.sample.genotype, cellHash: reusedFrom.sample.cellHash };
+          record = {
+            ...sample,
+            actions: reusedFrom.sample.actions,
+            genotype: reusedFrom.sample.genotype,
+            cellHash: reusedFrom.sample.cellHash,
+          };
         }
         return { sample: record, scenario, u, reusedFrom };
       });
@@ -479,7 +495,14 @@ export async function generateHistory(address: string, options: GenerateOptions)
                 id: deterministicEventId(sid, 'TrainingProgressed', 1, 1),
                 type: 'TrainingProgressed',
                 version: 1,
-                data: { experimentId: plan.id, sampleId: sid, attempt: 1, epoch: 1, epochs, metrics: { loss: 1.9, accuracy: 0.31 } },
+                data: {
+                  experimentId: plan.id,
+                  sampleId: sid,
+                  attempt: 1,
+                  epoch: 1,
+                  epochs,
+                  metrics: { loss: 1.9, accuracy: 0.31 },
+                },
                 metadata: meta(plan.id, w, 30),
               });
             }
@@ -510,7 +533,11 @@ export async function generateHistory(address: string, options: GenerateOptions)
       }
       const update = strategy.update(scored.map(({ sample, reward }) => ({ sample, reward })));
       const named = scored.map(({ sample, reward }) => ({ sampleId: sampleIdOf(plan.id, sample.index), reward }));
-      await appender.append(experimentStream(plan.id), [policyUpdated(plan.id, update, named, meta(plan.id, controllerWriter, 0.5))], run.revision);
+      await appender.append(
+        experimentStream(plan.id),
+        [policyUpdated(plan.id, update, named, meta(plan.id, controllerWriter, 0.5))],
+        run.revision,
+      );
       run.revision += 1n;
       for (const entry of scored) {
         const trainedHere = choices.find((c) => c.sample === entry.sample)!.scenario;
@@ -560,14 +587,18 @@ export async function generateHistory(address: string, options: GenerateOptions)
       if (now - lastLog > 5000) {
         lastLog = now;
         const seconds = (now - started) / 1000;
-        log(`appended ${appender.events} events (${Math.round(appender.events / seconds)}/s, ${appender.appends} appends) in ${seconds.toFixed(0)} s`);
+        log(
+          `appended ${appender.events} events (${Math.round(appender.events / seconds)}/s, ${appender.appends} appends) in ${seconds.toFixed(0)} s`,
+        );
       }
     }
     await appender.drain();
     const appendSeconds = (performance.now() - started) / 1000;
     const head = await store.headPosition();
     const events = Number(head);
-    log(`appended ${events} events in ${appendSeconds.toFixed(1)} s (${Math.round(events / appendSeconds)}/s, ${appender.appends} appends)`);
+    log(
+      `appended ${events} events in ${appendSeconds.toFixed(1)} s (${Math.round(events / appendSeconds)}/s, ${appender.appends} appends)`,
+    );
 
     let projectionSeconds: number | null = null;
     const parsed = parseStoreAddress(address);
@@ -580,7 +611,11 @@ export async function generateHistory(address: string, options: GenerateOptions)
       store: address,
       events,
       head: head.toString(),
-      experiments: runs.map((run) => ({ id: run.plan.id, samples: run.batch * batchSize, status: run.plan.running ? 'running' : 'completed' })),
+      experiments: runs.map((run) => ({
+        id: run.plan.id,
+        samples: run.batch * batchSize,
+        status: run.plan.running ? 'running' : 'completed',
+      })),
       samples: runs.reduce((sum, run) => sum + run.batch * batchSize, 0),
       trials: trialCounts,
       appendSeconds: +appendSeconds.toFixed(1),
@@ -590,7 +625,8 @@ export async function generateHistory(address: string, options: GenerateOptions)
       fileBytes: parsed.kind === 'sqlite' ? await fileBytes(parsed.path) : 0,
       generatedAt: new Date().toISOString(),
     };
-    if (parsed.kind === 'sqlite' && projectionSeconds !== null) await writeFile(summaryPath(parsed.path), `${JSON.stringify(summary, null, 2)}\n`);
+    if (parsed.kind === 'sqlite' && projectionSeconds !== null)
+      await writeFile(summaryPath(parsed.path), `${JSON.stringify(summary, null, 2)}\n`);
     return summary;
   } finally {
     await store.close().catch(() => undefined);
@@ -614,7 +650,9 @@ export async function projectAll(store: EventStore, dbPath: string, log: (line: 
         const done = Number(position - from);
         const seconds = (now - started) / 1000;
         const rate = done / seconds;
-        log(`projected ${position}/${head} (${Math.round(rate)} events/s, about ${Math.round(Number(head - position) / rate)} s left)`);
+        log(
+          `projected ${position}/${head} (${Math.round(rate)} events/s, about ${Math.round(Number(head - position) / rate)} s left)`,
+        );
       },
     });
     const seconds = (performance.now() - started) / 1000;

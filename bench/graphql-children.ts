@@ -80,7 +80,11 @@ async function server(address: string, responseCache: boolean): Promise<void> {
   process.on('message', (message: ServerRequest) => {
     if (message.kind === 'usage') {
       const cpu = process.cpuUsage();
-      process.send!({ kind: 'usage', cpuMs: (cpu.user + cpu.system) / 1000, elu: performance.eventLoopUtilization() } satisfies ServerUsage);
+      process.send!({
+        kind: 'usage',
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        elu: performance.eventLoopUtilization(),
+      } satisfies ServerUsage);
     } else if (message.kind === 'profile-start') {
       profiler = new Session();
       profiler.connect();
@@ -131,7 +135,14 @@ async function appender(address: string): Promise<void> {
           version: 1,
           data: {
             experimentId,
-            config: { strategy: 'random', controller: { batchSize: 1 }, samples: 1, trainer: 'bench', dataset: 'none', epochs: appends },
+            config: {
+              strategy: 'random',
+              controller: { batchSize: 1 },
+              samples: 1,
+              trainer: 'bench',
+              dataset: 'none',
+              epochs: appends,
+            },
             seed: 1,
             codeVersion: 'bench',
           },
@@ -151,7 +162,15 @@ async function appender(address: string): Promise<void> {
           id: deterministicEventId(sid, 'TrialClaimed', 1, writer),
           type: 'TrialClaimed',
           version: 1,
-          data: { experimentId, sampleId: sid, workerId: writer, plugin: 'bench', backend: 'none', leaseDeadline: new Date(Date.now() + 900_000).toISOString(), attempt: 1 },
+          data: {
+            experimentId,
+            sampleId: sid,
+            workerId: writer,
+            plugin: 'bench',
+            backend: 'none',
+            leaseDeadline: new Date(Date.now() + 900_000).toISOString(),
+            attempt: 1,
+          },
           metadata: meta(),
         },
       ],
@@ -204,12 +223,23 @@ async function appender(address: string): Promise<void> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const role = process.argv[2];
-  const { values } = parseArgs({ args: process.argv.slice(3), options: { store: { type: 'string' }, 'no-response-cache': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args: process.argv.slice(3),
+    options: { store: { type: 'string' }, 'no-response-cache': { type: 'boolean', default: false } },
+  });
   const address = values.store;
-  const main = role === 'server' ? () => server(address!, !values['no-response-cache']) : role === 'appender' ? () => appender(address!) : null;
-  if (!main || !address) throw new Error('usage: graphql-children.ts server [--no-response-cache] | appender --store sqlite:<path>');
+  const main =
+    role === 'server'
+      ? () => server(address!, !values['no-response-cache'])
+      : role === 'appender'
+        ? () => appender(address!)
+        : null;
+  if (!main || !address)
+    throw new Error('usage: graphql-children.ts server [--no-response-cache] | appender --store sqlite:<path>');
   main().catch((error: unknown) => {
-    process.stderr.write(`graphql-children ${role}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `graphql-children ${role}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   });
 }

@@ -46,7 +46,13 @@ import { openReadModels, readCheckpoint } from '../core/projections/sqlite-proje
 import { parseStoreAddress } from '../core/store/address.ts';
 import { openStore } from '../core/store/open-store.ts';
 import { generateHistory, projectAll, readHistorySummary, removeDatabase } from './generate-history.ts';
-import { wallClockMs, type AppenderMessage, type AppendRequest, type ServerRequest, type ServerUsage } from './graphql-children.ts';
+import {
+  wallClockMs,
+  type AppenderMessage,
+  type AppendRequest,
+  type ServerRequest,
+  type ServerUsage,
+} from './graphql-children.ts';
 
 const { values } = parseArgs({
   options: {
@@ -78,7 +84,8 @@ const APPENDS = Math.round(number('appends', values.appends, 1));
 const SPACING = number('spacing', values.spacing, 0);
 const CACHED_HISTORY = resolve('.nasnet/bench-1m.db');
 const CACHE_MODE = values.cache;
-if (CACHE_MODE !== 'on' && CACHE_MODE !== 'off' && CACHE_MODE !== 'both') throw new Error(`--cache must be on, off or both, got "${CACHE_MODE}"`);
+if (CACHE_MODE !== 'on' && CACHE_MODE !== 'off' && CACHE_MODE !== 'both')
+  throw new Error(`--cache must be on, off or both, got "${CACHE_MODE}"`);
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 const round = (x: number, digits = 2) => +x.toFixed(digits);
@@ -125,7 +132,8 @@ async function prepareHistory(): Promise<History> {
   const none = async () => undefined;
   if (values.store) {
     const parsed = parseStoreAddress(values.store);
-    if (parsed.kind !== 'sqlite') throw new Error('--store must be a sqlite: address (the server reads its read models from that file)');
+    if (parsed.kind !== 'sqlite')
+      throw new Error('--store must be a sqlite: address (the server reads its read models from that file)');
     const path = resolve(parsed.path);
     const head = ((await stat(path).catch(() => null))?.size ?? 0) > 0 ? await headOf(`sqlite:${path}`) : 0n;
     if (head > 0n) {
@@ -144,7 +152,9 @@ async function prepareHistory(): Promise<History> {
       await ensureProjected(CACHED_HISTORY);
       return { source: 'cached', path: CACHED_HISTORY, events: Number(await headOf(`sqlite:${CACHED_HISTORY}`)), cleanup: none };
     }
-    say(`history: generating ${EVENTS} events into ${CACHED_HISTORY} (kept as the cache for the next run; about 8 minutes on 2 cores)`);
+    say(
+      `history: generating ${EVENTS} events into ${CACHED_HISTORY} (kept as the cache for the next run; about 8 minutes on 2 cores)`,
+    );
     await removeDatabase(CACHED_HISTORY);
     await generateHistory(`sqlite:${CACHED_HISTORY}`, { events: EVENTS, log: say });
     return { source: 'generated', path: CACHED_HISTORY, events: Number(await headOf(`sqlite:${CACHED_HISTORY}`)), cleanup: none };
@@ -153,7 +163,12 @@ async function prepareHistory(): Promise<History> {
   const path = join(dir, 'history.db');
   say(`history: generating ${EVENTS} events into ${path} (temporary)`);
   await generateHistory(`sqlite:${path}`, { events: EVENTS, log: say });
-  return { source: 'generated', path, events: Number(await headOf(`sqlite:${path}`)), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    source: 'generated',
+    path,
+    events: Number(await headOf(`sqlite:${path}`)),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 // ---- processes --------------------------------------------------------------------------
@@ -219,7 +234,11 @@ function post(agent: Agent, port: number, payload: Buffer): Promise<Reply> {
         path: '/graphql',
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', 'content-length': payload.length },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          'content-length': payload.length,
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -237,7 +256,9 @@ async function graphql<T>(agent: Agent, port: number, query: string, variables: 
   const reply = await post(agent, port, Buffer.from(JSON.stringify({ query, variables })));
   const parsed = JSON.parse(reply.body) as { data?: T; errors?: Array<{ message: string }> };
   if (reply.status !== 200 || parsed.errors?.length || !parsed.data) {
-    throw new Error(`GraphQL request failed (HTTP ${reply.status}): ${parsed.errors?.map((e) => e.message).join('; ') ?? reply.body.slice(0, 300)}`);
+    throw new Error(
+      `GraphQL request failed (HTTP ${reply.status}): ${parsed.errors?.map((e) => e.message).join('; ') ?? reply.body.slice(0, 300)}`,
+    );
   }
   return parsed.data;
 }
@@ -361,12 +382,22 @@ function subscribe(port: number, experimentId: string, onError: (error: Error) =
             buffer = buffer.slice(end + 2);
             const lines = message.split('\n');
             if (!lines.includes('event: next')) continue;
-            const data = lines.filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+            const data = lines
+              .filter((l) => l.startsWith('data:'))
+              .map((l) => l.slice(5).trimStart())
+              .join('\n');
             try {
-              const parsed = JSON.parse(data) as { data?: { events?: { type: string; data: { epoch?: number } } }; errors?: Array<{ message: string }> };
+              const parsed = JSON.parse(data) as {
+                data?: { events?: { type: string; data: { epoch?: number } } };
+                errors?: Array<{ message: string }>;
+              };
               if (parsed.errors?.length) onError(new Error(parsed.errors.map((e) => e.message).join('; ')));
               const event = parsed.data?.events;
-              if (event?.type === 'TrainingProgressed' && typeof event.data.epoch === 'number' && !received.has(event.data.epoch)) {
+              if (
+                event?.type === 'TrainingProgressed' &&
+                typeof event.data.epoch === 'number' &&
+                !received.has(event.data.epoch)
+              ) {
                 received.set(event.data.epoch, at);
               }
             } catch (error) {
@@ -410,7 +441,8 @@ async function subscriptionLatency(port: number, path: string) {
     await finished;
     // The last append's deliveries may still be on their way.
     const waitUntil = performance.now() + 2000;
-    while (performance.now() < waitUntil && clients.some((c) => c.received.size < APPENDS)) await new Promise((r) => setTimeout(r, 20));
+    while (performance.now() < waitUntil && clients.some((c) => c.received.size < APPENDS))
+      await new Promise((r) => setTimeout(r, 20));
   } finally {
     for (const c of clients) c.close();
     await stopChild(appender);
@@ -492,15 +524,16 @@ async function startServer(responseCache: boolean): Promise<Server> {
 let server = await startServer(modes[0]!);
 try {
   const probe = new Agent({ keepAlive: true });
-  const { experiments, headPosition } = await graphql<{ experiments: Array<{ id: string; sampleCount: number }>; headPosition: string }>(
-    probe,
-    server.port,
-    '{ experiments { id sampleCount } headPosition }',
-  );
+  const { experiments, headPosition } = await graphql<{
+    experiments: Array<{ id: string; sampleCount: number }>;
+    headPosition: string;
+  }>(probe, server.port, '{ experiments { id sampleCount } headPosition }');
   const largest = experiments.reduce((a, b) => (b.sampleCount > a.sampleCount ? b : a));
   const middle = BigInt(headPosition) / 2n;
   probe.destroy();
-  say(`largest experiment: ${largest.id} (${largest.sampleCount} samples); events page after position ${middle} of ${headPosition}`);
+  say(
+    `largest experiment: ${largest.id} (${largest.sampleCount} samples); events page after position ${middle} of ${headPosition}`,
+  );
 
   const samplesQuery = (orderBy: string) =>
     `query ($id: ID!) { experiment(id: $id) { samples(first: 20, orderBy: ${orderBy}) { edges { node { id index reward status trials { attempt status } } cursor } pageInfo { hasNextPage endCursor } } } }`;
@@ -574,7 +607,9 @@ try {
     if (!subscription) {
       say(`subscription: ${SUBSCRIBERS} subscribers, ${APPENDS} appends ${SPACING} ms apart from another process`);
       subscription = await subscriptionLatency(port, history.path);
-      say(`subscription: p50 ${subscription.p50Ms} ms, p95 ${subscription.p95Ms} ms, max ${subscription.maxMs} ms, ${subscription.missed} missed`);
+      say(
+        `subscription: p50 ${subscription.p50Ms} ms, p95 ${subscription.p95Ms} ms, max ${subscription.maxMs} ms, ${subscription.missed} missed`,
+      );
     }
   }
 
@@ -586,13 +621,31 @@ try {
     subscription,
     readModel,
     events: history.events,
-    history: { source: history.source, path: history.path, largestExperiment: largest.id, largestExperimentSamples: largest.sampleCount },
-    settings: { clients: CLIENTS, seconds: SECONDS, warmupSeconds: WARMUP, responseCache: CACHE_MODE, serverProcess: 'separate child process' },
-    machine: { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavg1mAtEnd: round(loadavg()[0]!) },
+    history: {
+      source: history.source,
+      path: history.path,
+      largestExperiment: largest.id,
+      largestExperimentSamples: largest.sampleCount,
+    },
+    settings: {
+      clients: CLIENTS,
+      seconds: SECONDS,
+      warmupSeconds: WARMUP,
+      responseCache: CACHE_MODE,
+      serverProcess: 'separate child process',
+    },
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadavg1mAtEnd: round(loadavg()[0]!),
+    },
   };
   if (values.json) console.log(JSON.stringify(report));
   else {
-    console.log(`GraphQL over ${history.events} events (${history.source}: ${history.path}), ${CLIENTS} clients, ${SECONDS} s per query`);
+    console.log(
+      `GraphQL over ${history.events} events (${history.source}: ${history.path}), ${CLIENTS} clients, ${SECONDS} s per query`,
+    );
     console.table(results.map(({ firstError: _, ...r }) => r));
     console.log('subscription delivery (append returned in another process → SSE client received):');
     console.table([subscription]);

@@ -47,7 +47,8 @@ const { values } = parseArgs({
 });
 
 const presetName = values.preset as PresetName;
-if (!(PRESET_NAMES as readonly string[]).includes(presetName)) throw new RangeError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got ${JSON.stringify(values.preset)})`);
+if (!(PRESET_NAMES as readonly string[]).includes(presetName))
+  throw new RangeError(`--preset must be one of ${PRESET_NAMES.join(', ')} (got ${JSON.stringify(values.preset)})`);
 const preset = PRESETS[presetName].config;
 const config: SearchConfig = {
   ...preset,
@@ -73,7 +74,8 @@ const highImages = Math.min(Math.round(proxyImages * imagesFactor), Math.floor(t
 const highSettings = { ...proxySettings, maxTrainExamples: highImages >= Math.floor(trainingImages) ? 0 : highImages };
 const highEpochs = config.epochs * epochsFactor;
 
-const filtersOf = (genotype: Genotype) => ('filters' in config.network ? config.network.filters : filtersNearPenultimate(genotype, config.network.F));
+const filtersOf = (genotype: Genotype) =>
+  'filters' in config.network ? config.network.filters : filtersNearPenultimate(genotype, config.network.F);
 
 function job(id: string, genotype: Genotype, seed: number, fidelity: 'proxy' | 'high'): TrainingJob {
   return {
@@ -103,11 +105,22 @@ async function timed(jobs: TrainingJob[]): Promise<{ results: TrainingResult[]; 
 
 const cells = Array.from({ length: cellCount }, (_, i) => createStrategy('random', cellSeed).sample(i).genotype);
 const device = await pool.describe();
-const seeds = await timed(Array.from({ length: seedCount }, (_, i) => job(`nasnet-a-${i}`, NASNET_A, trialSeed(dataSeed, 1_000 + i), 'proxy')));
+const seeds = await timed(
+  Array.from({ length: seedCount }, (_, i) => job(`nasnet-a-${i}`, NASNET_A, trialSeed(dataSeed, 1_000 + i), 'proxy')),
+);
 const proxy = await timed(cells.map((genotype, i) => job(`cell-${i}`, genotype, trialSeed(dataSeed, i), 'proxy')));
-const high = values['no-high'] ? null : await timed(cells.map((genotype, i) => job(`cell-${i}-high`, genotype, trialSeed(dataSeed, i), 'high')));
+const high = values['no-high']
+  ? null
+  : await timed(cells.map((genotype, i) => job(`cell-${i}-high`, genotype, trialSeed(dataSeed, i), 'high')));
 const highSeedCount = values['no-high'] ? 0 : Number(values['high-seeds']);
-const highSeeds = highSeedCount > 1 ? await timed(Array.from({ length: highSeedCount }, (_, i) => job(`nasnet-a-${i}-high`, NASNET_A, trialSeed(dataSeed, 1_000 + i), 'high'))) : null;
+const highSeeds =
+  highSeedCount > 1
+    ? await timed(
+        Array.from({ length: highSeedCount }, (_, i) =>
+          job(`nasnet-a-${i}-high`, NASNET_A, trialSeed(dataSeed, 1_000 + i), 'high'),
+        ),
+      )
+    : null;
 await pool.close();
 
 const accuracies = (r: { results: TrainingResult[] }) => r.results.map((x) => x.validationAccuracy);
@@ -127,7 +140,9 @@ const output = {
   high: high && {
     seedStd: highSeeds ? round(sampleStandardDeviation(accuracies(highSeeds))) : null,
     architectureStd: round(sampleStandardDeviation(accuracies(high))),
-    signalToNoise: highSeeds ? round(sampleStandardDeviation(accuracies(high)) / sampleStandardDeviation(accuracies(highSeeds)), 2) : null,
+    signalToNoise: highSeeds
+      ? round(sampleStandardDeviation(accuracies(high)) / sampleStandardDeviation(accuracies(highSeeds)), 2)
+      : null,
     nasnetA: highSeeds ? accuracies(highSeeds).map((x) => round(x)) : null,
   },
   nasnetA: { validationAccuracy: accuracies(seeds).map((x) => round(x)), mean: round(mean(accuracies(seeds))) },

@@ -44,7 +44,15 @@ try {
   const events: NasnetEvent[] = Array.from({ length: total }, (_, i) => architectureSampled('bench', i));
   const payloadBytes = Math.round(events.reduce((sum, e) => sum + JSON.stringify(e.data).length, 0) / total);
 
-  const rows = events.map((e, i) => ['experiment-bench', i, e.id, e.type, e.version, JSON.stringify(e.data), JSON.stringify(e.metadata)]);
+  const rows = events.map((e, i) => [
+    'experiment-bench',
+    i,
+    e.id,
+    e.type,
+    e.version,
+    JSON.stringify(e.data),
+    JSON.stringify(e.metadata),
+  ]);
   const insertSql = `INSERT INTO events (stream, revision, id, type, version, data, metadata) VALUES ${Array(BATCH).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`;
 
   const path = join(dir, 'store.db');
@@ -91,7 +99,8 @@ try {
     caughtUp = (await firstValueFrom(store.subscribe().pipe(take(stored), toArray()))).length;
   });
   await store.close();
-  if (readCount !== stored || caughtUp !== stored) throw new Error(`read ${readCount} and caught up ${caughtUp} of ${stored} events`);
+  if (readCount !== stored || caughtUp !== stored)
+    throw new Error(`read ${readCount} and caught up ${caughtUp} of ${stored} events`);
   const dbBytes = (await stat(path)).size;
 
   let rawRead = 0;
@@ -124,7 +133,7 @@ try {
     rawReadEventsPerSec: rate(total, rawReadMs),
     ratios: {
       appendVsRawInsert: +(rawInsertMs / appendMs).toFixed(2),
-      readAllVsRawRead: +((stored / readAllMs) / (total / rawReadMs)).toFixed(2),
+      readAllVsRawRead: +(stored / readAllMs / (total / rawReadMs)).toFixed(2),
       catchUpVsReadAll: +(readAllMs / catchUpMs).toFixed(2),
     },
     machine: { node: process.version, sqlite: sqlite3.VERSION, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' },

@@ -19,7 +19,13 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { NASNET_A } from '../core/search-space/nasnet-a.ts';
 import { TrainerPool } from '../plugins/trainers/tfjs/pool/trainer-pool.ts';
-import { BACKENDS, BackendUnavailableError, loadTf, type BackendChoice, type TfRuntime } from '../plugins/trainers/tfjs/tf-runtime.ts';
+import {
+  BACKENDS,
+  BackendUnavailableError,
+  loadTf,
+  type BackendChoice,
+  type TfRuntime,
+} from '../plugins/trainers/tfjs/tf-runtime.ts';
 import type { AdapterDescription } from '../plugins/trainers/tfjs/webgpu-adapter.ts';
 import { torchPython } from '../plugins/trainers/torch/torch-trainer.ts';
 import { nasnetPlan, round, timeTfjsSteps, timeTorchSteps } from './child-speed.ts';
@@ -48,7 +54,8 @@ const warmup = Number(values.warmup);
 const torchDevice = values['torch-device']!;
 /** The Python the torch trainer uses: its twin here must run where that one does. */
 const PYTHON = torchPython();
-if (torchDevice !== 'cpu' && torchDevice !== 'cuda') throw new RangeError(`--torch-device must be cpu or cuda (got ${torchDevice})`);
+if (torchDevice !== 'cpu' && torchDevice !== 'cuda')
+  throw new RangeError(`--torch-device must be cpu or cuda (got ${torchDevice})`);
 
 interface Row {
   backend: string;
@@ -64,8 +71,18 @@ interface Row {
   steps: number;
 }
 
-async function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: number, batchSize: number, warmup: number): Promise<Row> {
-  const timing = await timeTfjsSteps(runtime, nasnetPlan(1, filters), { steps: measuredSteps, warmup: Math.min(warmup, measuredSteps), batchSize });
+async function timeTfjs(
+  runtime: TfRuntime,
+  filters: number,
+  measuredSteps: number,
+  batchSize: number,
+  warmup: number,
+): Promise<Row> {
+  const timing = await timeTfjsSteps(runtime, nasnetPlan(1, filters), {
+    steps: measuredSteps,
+    warmup: Math.min(warmup, measuredSteps),
+    batchSize,
+  });
   return {
     backend: runtime.backend,
     device: runtime.device,
@@ -80,28 +97,62 @@ async function timeTfjs(runtime: TfRuntime, filters: number, measuredSteps: numb
   };
 }
 
-function adapterSummary({ vendor, architecture, device, description, software }: AdapterDescription): Omit<AdapterDescription, 'limits'> {
+function adapterSummary({
+  vendor,
+  architecture,
+  device,
+  description,
+  software,
+}: AdapterDescription): Omit<AdapterDescription, 'limits'> {
   return { vendor, architecture, device, description, software };
 }
 
 function timeTorch(filters: number, threads: number): Row | null {
-  const timing = timeTorchSteps(nasnetPlan(1, filters), { python: PYTHON, device: torchDevice as 'cpu' | 'cuda', threads, steps, warmup, batchSize });
+  const timing = timeTorchSteps(nasnetPlan(1, filters), {
+    python: PYTHON,
+    device: torchDevice as 'cpu' | 'cuda',
+    threads,
+    steps,
+    warmup,
+    batchSize,
+  });
   if ('error' in timing) return null;
-  const device = torchDevice === 'cuda' ? `${timing.deviceName} (PyTorch CUDA)` : `CPU (PyTorch, ${threads} thread${threads > 1 ? 's' : ''})`;
-  return { backend: 'pytorch', device, batchSize, threads, filters, params: timing.params, imagesPerSec: timing.imagesPerSec, msPerImage: timing.msPerImage, steps };
+  const device =
+    torchDevice === 'cuda' ? `${timing.deviceName} (PyTorch CUDA)` : `CPU (PyTorch, ${threads} thread${threads > 1 ? 's' : ''})`;
+  return {
+    backend: 'pytorch',
+    device,
+    batchSize,
+    threads,
+    filters,
+    params: timing.params,
+    imagesPerSec: timing.imagesPerSec,
+    msPerImage: timing.msPerImage,
+    steps,
+  };
 }
 
 function torchAvailable(): string | null {
   try {
-    return execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return null;
   }
 }
 
-async function poolThroughput(workers: number, backend: BackendChoice): Promise<{ workers: number; imagesPerSec: number; seconds: number; jobs: number }> {
+async function poolThroughput(
+  workers: number,
+  backend: BackendChoice,
+): Promise<{ workers: number; imagesPerSec: number; seconds: number; jobs: number }> {
   const examples = Number(values['pool-examples']);
-  const pool = new TrainerPool({ workers, backend, defaults: { maxTrainExamples: examples, batchSize, validationFraction: 0.02, augment: false } });
+  const pool = new TrainerPool({
+    workers,
+    backend,
+    defaults: { maxTrainExamples: examples, batchSize, validationFraction: 0.02, augment: false },
+  });
   try {
     await pool.describe();
     const jobs = 2;
@@ -109,7 +160,16 @@ async function poolThroughput(workers: number, backend: BackendChoice): Promise<
     await Promise.all(
       Array.from({ length: jobs }, (_, i) =>
         pool.train(
-          { experimentId: 'bench', sampleId: `bench-${i}`, attempt: 1, genotype: NASNET_A, network: { N: 1, filters: filtersList[0]! }, dataset: 'fashion-mnist-mini', epochs: 1, seed: i + 1 },
+          {
+            experimentId: 'bench',
+            sampleId: `bench-${i}`,
+            attempt: 1,
+            genotype: NASNET_A,
+            network: { N: 1, filters: filtersList[0]! },
+            dataset: 'fashion-mnist-mini',
+            epochs: 1,
+            seed: i + 1,
+          },
           { signal: new AbortController().signal, progress: () => undefined },
         ),
       ),

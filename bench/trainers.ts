@@ -65,19 +65,38 @@ function cli(args: string[]): Promise<string> {
   });
 }
 
-const jsonLines = (text: string) => text.split('\n').filter((line) => line.trim().startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+const jsonLines = (text: string) =>
+  text
+    .split('\n')
+    .filter((line) => line.trim().startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 const round = (x: number) => Number(x.toPrecision(4));
 const mean = (xs: number[]) => (xs.length > 0 ? round(xs.reduce((a, b) => a + b, 0) / xs.length) : null);
 
 async function benchTrainer(trainer: string, dir: string): Promise<TrainerRow> {
   const store = `sqlite:${join(dir, `${trainer.replaceAll(/[^\w-]/g, '_')}.db`)}`;
-  const args = ['search', '--preset', values.preset!, '--trainer', trainer, '--workers', values.workers!, '--seed', values.seed!, '--json', '--store', store];
+  const args = [
+    'search',
+    '--preset',
+    values.preset!,
+    '--trainer',
+    trainer,
+    '--workers',
+    values.workers!,
+    '--seed',
+    values.seed!,
+    '--json',
+    '--store',
+    store,
+  ];
   if (values.samples !== undefined) args.push('--samples', values.samples);
   process.stderr.write(`[bench:trainers] nasnet ${args.join(' ')}\n`);
   const started = performance.now();
   const summary = jsonLines(await cli(args)).at(-1) ?? {};
   const seconds = (performance.now() - started) / 1000;
-  const completed = jsonLines(await cli(['events', '--store', store, '--type', 'TrainingCompleted'])).map((event) => event['data'] as Completed);
+  const completed = jsonLines(await cli(['events', '--store', store, '--type', 'TrainingCompleted'])).map(
+    (event) => event['data'] as Completed,
+  );
   const rewards = completed.map((c) => c.validationAccuracy);
   return {
     trainer,
@@ -101,7 +120,10 @@ function ratio(rows: Array<TrainerRow | { trainer: string; error: string }>): Re
   const [torch, tfjs] = [find('torch'), find('tfjs')];
   if (!torch || !tfjs) return null;
   const over = (a: number | null, b: number | null) => (a !== null && b !== null && b > 0 ? round(a / b) : null);
-  return { childrenPerHour: over(torch.childrenPerHour, tfjs.childrenPerHour), meanImagesPerSec: over(torch.meanImagesPerSec, tfjs.meanImagesPerSec) };
+  return {
+    childrenPerHour: over(torch.childrenPerHour, tfjs.childrenPerHour),
+    meanImagesPerSec: over(torch.meanImagesPerSec, tfjs.meanImagesPerSec),
+  };
 }
 
 async function main(): Promise<void> {
@@ -109,17 +131,29 @@ async function main(): Promise<void> {
   const rows: Array<TrainerRow | { trainer: string; error: string }> = [];
   try {
     // one after the other: running both at once would halve each one's CPUs
-    for (const trainer of trainers) rows.push(await benchTrainer(trainer, dir).catch((error: Error) => ({ trainer, error: error.message })));
+    for (const trainer of trainers)
+      rows.push(await benchTrainer(trainer, dir).catch((error: Error) => ({ trainer, error: error.message })));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const report = { preset: values.preset, workers: Number(values.workers), seed: Number(values.seed), samples: values.samples ?? null, trainers: rows, torchOverTfjs: ratio(rows) };
+  const report = {
+    preset: values.preset,
+    workers: Number(values.workers),
+    seed: Number(values.seed),
+    samples: values.samples ?? null,
+    trainers: rows,
+    torchOverTfjs: ratio(rows),
+  };
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return;
   }
   for (const row of rows) {
-    process.stdout.write('error' in row ? `${row.trainer}: ${row.error}\n` : `${row.trainer}: ${row.children} children in ${row.seconds} s = ${row.childrenPerHour}/hour, ${row.meanImagesPerSec} images/s, best reward ${row.bestReward}, mean ${row.meanReward} (${row.device.join(', ')})\n`);
+    process.stdout.write(
+      'error' in row
+        ? `${row.trainer}: ${row.error}\n`
+        : `${row.trainer}: ${row.children} children in ${row.seconds} s = ${row.childrenPerHour}/hour, ${row.meanImagesPerSec} images/s, best reward ${row.bestReward}, mean ${row.meanReward} (${row.device.join(', ')})\n`,
+    );
   }
   if (report.torchOverTfjs) process.stdout.write(`torch / tfjs: ${JSON.stringify(report.torchOverTfjs)}\n`);
 }

@@ -12,7 +12,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, stockWasmKernel, wasmTrainingKernelNames } from '../plugins/trainers/tfjs/wasm-kernels/index.ts';
+import {
+  registerWasmTrainingKernels,
+  stockWasmKernel,
+  wasmTrainingKernelNames,
+} from '../plugins/trainers/tfjs/wasm-kernels/index.ts';
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
@@ -36,7 +40,12 @@ function median(f: () => void, reps: number, warm = 2): number {
 }
 
 /** Times a kernelFunc called directly on the backend (the same way for ours and stock). */
-function timeKernel(kernel: tf.KernelFunc, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>, reps: number): number {
+function timeKernel(
+  kernel: tf.KernelFunc,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, unknown>,
+  reps: number,
+): number {
   return median(() => {
     const out = kernel({ inputs, backend, attrs: attrs as tf.NamedAttrMap });
     for (const o of Array.isArray(out) ? out : [out]) backend.disposeData(o.dataId);
@@ -51,30 +60,107 @@ interface KernelCase {
 }
 
 function kernelCases(F: number): KernelCase[] {
-  const N = 64, H = 28, W = 28;
+  const N = 64,
+    H = 28,
+    W = 28;
   const x = [N, H, W, F];
   const cases: KernelCase[] = [];
   for (const k of [1, 3]) {
-    cases.push({ label: `conv${k}x${k} dx`, kernel: tf.Conv2DBackpropInput, inputs: { dy: x, filter: [k, k, F, F] }, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: x } });
-    cases.push({ label: `conv${k}x${k} dw`, kernel: tf.Conv2DBackpropFilter, inputs: { x, dy: x }, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [k, k, F, F] } });
+    cases.push({
+      label: `conv${k}x${k} dx`,
+      kernel: tf.Conv2DBackpropInput,
+      inputs: { dy: x, filter: [k, k, F, F] },
+      attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: x },
+    });
+    cases.push({
+      label: `conv${k}x${k} dw`,
+      kernel: tf.Conv2DBackpropFilter,
+      inputs: { x, dy: x },
+      attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [k, k, F, F] },
+    });
   }
-  cases.push({ label: 'conv3x3 stride2 dx', kernel: tf.Conv2DBackpropInput, inputs: { dy: [N, 14, 14, F], filter: [3, 3, F, F] }, attrs: { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: x } });
-  cases.push({ label: 'conv3x3 stride2 dw', kernel: tf.Conv2DBackpropFilter, inputs: { x, dy: [N, 14, 14, F] }, attrs: { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, F, F] } });
+  cases.push({
+    label: 'conv3x3 stride2 dx',
+    kernel: tf.Conv2DBackpropInput,
+    inputs: { dy: [N, 14, 14, F], filter: [3, 3, F, F] },
+    attrs: { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: x },
+  });
+  cases.push({
+    label: 'conv3x3 stride2 dw',
+    kernel: tf.Conv2DBackpropFilter,
+    inputs: { x, dy: [N, 14, 14, F] },
+    attrs: { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, F, F] },
+  });
   for (const k of [3, 5]) {
     const dw = { strides: 1, pad: 'same', dilations: 1 };
-    cases.push({ label: `depthwise${k}x${k} forward`, kernel: tf.DepthwiseConv2dNative, inputs: { x, filter: [k, k, F, 1] }, attrs: { ...dw, dataFormat: 'NHWC' } });
-    cases.push({ label: `depthwise${k}x${k} dx`, kernel: tf.DepthwiseConv2dNativeBackpropInput, inputs: { dy: x, filter: [k, k, F, 1] }, attrs: { ...dw, inputShape: x } });
-    cases.push({ label: `depthwise${k}x${k} dw`, kernel: tf.DepthwiseConv2dNativeBackpropFilter, inputs: { x, dy: x }, attrs: { ...dw, filterShape: [k, k, F, 1] } });
+    cases.push({
+      label: `depthwise${k}x${k} forward`,
+      kernel: tf.DepthwiseConv2dNative,
+      inputs: { x, filter: [k, k, F, 1] },
+      attrs: { ...dw, dataFormat: 'NHWC' },
+    });
+    cases.push({
+      label: `depthwise${k}x${k} dx`,
+      kernel: tf.DepthwiseConv2dNativeBackpropInput,
+      inputs: { dy: x, filter: [k, k, F, 1] },
+      attrs: { ...dw, inputShape: x },
+    });
+    cases.push({
+      label: `depthwise${k}x${k} dw`,
+      kernel: tf.DepthwiseConv2dNativeBackpropFilter,
+      inputs: { x, dy: x },
+      attrs: { ...dw, filterShape: [k, k, F, 1] },
+    });
   }
-  cases.push({ label: 'depthwise3x3 dilation2 dx', kernel: tf.DepthwiseConv2dNativeBackpropInput, inputs: { dy: x, filter: [3, 3, F, 1] }, attrs: { strides: 1, pad: 'same', dilations: 2, inputShape: x } });
-  cases.push({ label: 'depthwise3x3 dilation2 dw', kernel: tf.DepthwiseConv2dNativeBackpropFilter, inputs: { x, dy: x }, attrs: { strides: 1, pad: 'same', dilations: 2, filterShape: [3, 3, F, 1] } });
-  cases.push({ label: 'depthwise3x3 stride2 dx', kernel: tf.DepthwiseConv2dNativeBackpropInput, inputs: { dy: [N, 14, 14, F], filter: [3, 3, F, 1] }, attrs: { strides: 2, pad: 'same', dilations: 1, inputShape: x } });
-  cases.push({ label: 'depthwise3x3 stride2 dw', kernel: tf.DepthwiseConv2dNativeBackpropFilter, inputs: { x, dy: [N, 14, 14, F] }, attrs: { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, F, 1] } });
-  cases.push({ label: 'avgpool3x3 dx', kernel: tf.AvgPoolGrad, inputs: { dy: x, input: x }, attrs: { filterSize: 3, strides: 1, pad: 'same' } });
-  cases.push({ label: 'maxpool3x3 dx', kernel: tf.MaxPoolGrad, inputs: { dy: x, input: x, output: x }, attrs: { filterSize: 3, strides: 1, pad: 'same' } });
-  cases.push({ label: 'maxpool3x3 stride2 dx', kernel: tf.MaxPoolGrad, inputs: { dy: [N, 14, 14, F], input: x, output: [N, 14, 14, F] }, attrs: { filterSize: 3, strides: 2, pad: 'same' } });
+  cases.push({
+    label: 'depthwise3x3 dilation2 dx',
+    kernel: tf.DepthwiseConv2dNativeBackpropInput,
+    inputs: { dy: x, filter: [3, 3, F, 1] },
+    attrs: { strides: 1, pad: 'same', dilations: 2, inputShape: x },
+  });
+  cases.push({
+    label: 'depthwise3x3 dilation2 dw',
+    kernel: tf.DepthwiseConv2dNativeBackpropFilter,
+    inputs: { x, dy: x },
+    attrs: { strides: 1, pad: 'same', dilations: 2, filterShape: [3, 3, F, 1] },
+  });
+  cases.push({
+    label: 'depthwise3x3 stride2 dx',
+    kernel: tf.DepthwiseConv2dNativeBackpropInput,
+    inputs: { dy: [N, 14, 14, F], filter: [3, 3, F, 1] },
+    attrs: { strides: 2, pad: 'same', dilations: 1, inputShape: x },
+  });
+  cases.push({
+    label: 'depthwise3x3 stride2 dw',
+    kernel: tf.DepthwiseConv2dNativeBackpropFilter,
+    inputs: { x, dy: [N, 14, 14, F] },
+    attrs: { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, F, 1] },
+  });
+  cases.push({
+    label: 'avgpool3x3 dx',
+    kernel: tf.AvgPoolGrad,
+    inputs: { dy: x, input: x },
+    attrs: { filterSize: 3, strides: 1, pad: 'same' },
+  });
+  cases.push({
+    label: 'maxpool3x3 dx',
+    kernel: tf.MaxPoolGrad,
+    inputs: { dy: x, input: x, output: x },
+    attrs: { filterSize: 3, strides: 1, pad: 'same' },
+  });
+  cases.push({
+    label: 'maxpool3x3 stride2 dx',
+    kernel: tf.MaxPoolGrad,
+    inputs: { dy: [N, 14, 14, F], input: x, output: [N, 14, 14, F] },
+    attrs: { filterSize: 3, strides: 2, pad: 'same' },
+  });
   // Forward and plumbing kernels we replace.
-  cases.push({ label: 'conv1x1 forward', kernel: tf.Conv2D, inputs: { x, filter: [1, 1, F, F] }, attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 } });
+  cases.push({
+    label: 'conv1x1 forward',
+    kernel: tf.Conv2D,
+    inputs: { x, filter: [1, 1, F, F] },
+    attrs: { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 },
+  });
   cases.push({ label: 'sum over [0,1,2]', kernel: tf.Sum, inputs: { x }, attrs: { axis: [0, 1, 2], keepDims: false } });
   cases.push({ label: 'mean over [1,2]', kernel: tf.Mean, inputs: { x }, attrs: { axis: [1, 2], keepDims: false } });
   cases.push({ label: 'tile [1,1,1,F] to x', kernel: tf.Tile, inputs: { x: [1, 1, 1, F] }, attrs: { reps: [N, H, W, 1] } });
@@ -120,8 +206,14 @@ function makeChild(F: number) {
     const logits = tf.matMul(tf.mean(x, [1, 2]) as tf.Tensor2D, dense as tf.Tensor2D);
     return tf.losses.softmaxCrossEntropy(yb, logits) as tf.Scalar;
   };
-  const step = (xb: tf.Tensor4D, yb: tf.Tensor2D) => tf.tidy(() => { optimizer.minimize(loss(xb, yb)); });
-  const dispose = () => { tf.dispose([stem, dense, ...ops.flatMap((o) => Object.values(o))]); optimizer.dispose(); };
+  const step = (xb: tf.Tensor4D, yb: tf.Tensor2D) =>
+    tf.tidy(() => {
+      optimizer.minimize(loss(xb, yb));
+    });
+  const dispose = () => {
+    tf.dispose([stem, dense, ...ops.flatMap((o) => Object.values(o))]);
+    optimizer.dispose();
+  };
   return { step, dispose, dense };
 }
 
@@ -134,7 +226,10 @@ function benchStep(F: number, steps: number, rounds: number): { median: number; 
   const child = makeChild(F);
   const xs = tf.randomNormal([steps * B, 28, 28, 1]) as tf.Tensor4D;
   const ys = tf.oneHot(tf.randomUniform([steps * B], 0, 10, 'int32') as tf.Tensor1D, 10) as tf.Tensor2D;
-  const batches = Array.from({ length: steps }, (_, i) => [xs.slice([i * B, 0, 0, 0], [B, 28, 28, 1]), ys.slice([i * B, 0], [B, 10])] as const);
+  const batches = Array.from(
+    { length: steps },
+    (_, i) => [xs.slice([i * B, 0, 0, 0], [B, 28, 28, 1]), ys.slice([i * B, 0], [B, 10])] as const,
+  );
   child.step(batches[0]![0], batches[0]![1]);
   const perImage: number[] = [];
   for (let r = 0; r < rounds; r++) {
@@ -158,7 +253,9 @@ async function profileStep(F: number, steps: number) {
   const best = new Map<string, { calls: number; ms: number }>();
   let bestTotal = Infinity;
   for (let s = 0; s < steps; s++) {
-    const profile = await tf.profile(() => { child.step(xb, yb); });
+    const profile = await tf.profile(() => {
+      child.step(xb, yb);
+    });
     const byKernel = new Map<string, { calls: number; ms: number }>();
     let total = 0;
     for (const k of profile.kernels) {
@@ -175,7 +272,9 @@ async function profileStep(F: number, steps: number) {
   }
   child.dispose();
   tf.dispose([xb, yb]);
-  const top = [...best.entries()].sort((p, q) => q[1].ms - p[1].ms).slice(0, 14)
+  const top = [...best.entries()]
+    .sort((p, q) => q[1].ms - p[1].ms)
+    .slice(0, 14)
     .map(([kernel, e]) => ({ kernel, calls: e.calls, ms: round(e.ms, 1), share: round(e.ms / bestTotal, 3) }));
   return { F, note: 'least over profiled steps, per kernel and for the total', kernelMsTotal: round(bestTotal, 1), top };
 }

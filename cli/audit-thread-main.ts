@@ -8,7 +8,11 @@ const store = await openStore((workerData as { storeAddress: string }).storeAddr
 parentPort!.on('message', (request: AuditRequest) => {
   auditStoredExperiment(store, request.experimentId).then(
     (report) => parentPort!.postMessage({ id: request.id, report } satisfies AuditResponse),
-    (error: unknown) => parentPort!.postMessage({ id: request.id, error: error instanceof Error ? error.message : String(error) } satisfies AuditResponse),
+    (error: unknown) =>
+      parentPort!.postMessage({
+        id: request.id,
+        error: error instanceof Error ? error.message : String(error),
+      } satisfies AuditResponse),
   );
 });
 parentPort!.postMessage({ ready: true });

@@ -14,7 +14,8 @@ export function wholeNumber(flag: string, minimum = 0) {
 
 export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
   return (value: string): T => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+    if (!(choices as readonly string[]).includes(value))
+      throw new InvalidArgumentError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
     return value as T;
   };
 }
@@ -22,7 +23,9 @@ export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
 export function identifier(flag: string) {
   return (value: string): string => {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$/.test(value)) {
-      throw new InvalidArgumentError(`${flag} must be 1-80 letters, digits, '_', '.' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(
+        `${flag} must be 1-80 letters, digits, '_', '.' or '-' starting with a letter or digit, got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   };
@@ -38,7 +41,9 @@ export function commandLine(flag: string) {
     const words = parseShellWords(value, (name) => `$${name}`);
     const odd = words.find((word) => typeof word !== 'string' || word.includes('$'));
     if (words.length === 0 || odd !== undefined) {
-      throw new InvalidArgumentError(`${flag} must be a program and its arguments, quoted as in a shell, without pipes, redirections or variables, got ${JSON.stringify(value)}`);
+      throw new InvalidArgumentError(
+        `${flag} must be a program and its arguments, quoted as in a shell, without pipes, redirections or variables, got ${JSON.stringify(value)}`,
+      );
     }
     return words as string[];
   };

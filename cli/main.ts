@@ -47,7 +47,9 @@ try {
     process.exitCode = error.exitCode;
   } else {
     const debug = process.argv.includes('--debug');
-    process.stderr.write(`nasnet: ${debug && error instanceof Error ? error.stack : error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `nasnet: ${debug && error instanceof Error ? error.stack : error instanceof Error ? error.message : String(error)}\n`,
+    );
     process.exitCode = 1;
   }
 }

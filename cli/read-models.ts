@@ -21,7 +21,11 @@ export interface LiveReadModels {
  * Keeps the read models current while a command runs. A failure here never fails the search:
  * the log is the truth and `nasnet replay` rebuilds the tables from it; the failure is reported.
  */
-export async function followReadModels(store: EventStore, path: string, warn: (message: string) => void): Promise<LiveReadModels> {
+export async function followReadModels(
+  store: EventStore,
+  path: string,
+  warn: (message: string) => void,
+): Promise<LiveReadModels> {
   let db: SqliteConnection | null = null;
   let projector: Projector | null = null;
   let failure: string | null = null;

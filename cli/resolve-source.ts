@@ -39,7 +39,11 @@ type Sampled = Extract<RecordedEvent, { type: 'ArchitectureSampled' }>;
  * `#best` is the sample with the highest reward that was trained or reused (a failure's
  * reward is not a measurement), ties going to the lowest index.
  */
-export async function resolveGenotypeSource(value: string, openStore: () => Promise<EventStore>, flag = '--genotype'): Promise<GenotypeSource> {
+export async function resolveGenotypeSource(
+  value: string,
+  openStore: () => Promise<EventStore>,
+  flag = '--genotype',
+): Promise<GenotypeSource> {
   const reference = parseSampleReference(value);
   if (!reference) return { source: value, genotype: await loadGenotype(value), reward: null };
   const fail = (reason: string) => new Error(`${flag} ${JSON.stringify(value)}: ${reason}`);
@@ -70,7 +74,8 @@ export async function resolveGenotypeSource(value: string, openStore: () => Prom
   const chosen =
     samples.find((event) => event.data.sampleId === sample) ??
     (/^\d+$/.test(sample) ? samples.find((event) => event.data.index === Number(sample)) : undefined);
-  if (!chosen) throw fail(`experiment ${JSON.stringify(experimentId)} has no sample ${JSON.stringify(sample)} (${samples.length} sampled)`);
+  if (!chosen)
+    throw fail(`experiment ${JSON.stringify(experimentId)} has no sample ${JSON.stringify(sample)} (${samples.length} sampled)`);
   return fromSample(chosen, rewards);
 }
 

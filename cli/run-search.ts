@@ -12,7 +12,9 @@ import { progressDisplay } from './search-progress.ts';
 import { followReadModels, readModelsPath } from './read-models.ts';
 import { shutdownSignal } from './shutdown.ts';
 
-export const CODE_VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const CODE_VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export interface SearchSummary extends ExperimentSummary {
   best: { sampleId: string; reward: number; cellHash: string; genotype: Genotype } | null;
@@ -39,13 +41,28 @@ export async function runSearchCommand(input: {
   const before = summarize(await loadExperiment(store, experimentId));
   const display = progressDisplay({ json, samples: config.samples, alreadyRewarded: before.completed + before.failed });
   if (!json) {
-    display.log(`experiment ${experimentId}: ${config.strategy} over ${config.samples} samples in batches of ${config.controller.batchSize ?? 20}, ${input.workers} local worker(s), trainer ${config.trainer}, ${config.dataset}`);
+    display.log(
+      `experiment ${experimentId}: ${config.strategy} over ${config.samples} samples in batches of ${config.controller.batchSize ?? 20}, ${input.workers} local worker(s), trainer ${config.trainer}, ${config.dataset}`,
+    );
     display.log(`store ${input.storeAddress}; Ctrl-C stops cleanly (resume with: nasnet resume ${experimentId})`);
   }
-  const { signal, dispose } = shutdownSignal((name) => display.log(`${name}: stopping — releasing running trials, press again to force`));
-  const readModels = await followReadModels(store, readModelsPath(input.storeAddress), (message) => process.stderr.write(`nasnet: ${message}\n`));
+  const { signal, dispose } = shutdownSignal((name) =>
+    display.log(`${name}: stopping — releasing running trials, press again to force`),
+  );
+  const readModels = await followReadModels(store, readModelsPath(input.storeAddress), (message) =>
+    process.stderr.write(`nasnet: ${message}\n`),
+  );
   try {
-    await runSearch({ store, experimentId, writerId: input.writerId, plugin: input.plugin, workers: input.workers, signal, holderAlive: localHolderAlive, onActivity: display.onActivity });
+    await runSearch({
+      store,
+      experimentId,
+      writerId: input.writerId,
+      plugin: input.plugin,
+      workers: input.workers,
+      signal,
+      holderAlive: localHolderAlive,
+      onActivity: display.onActivity,
+    });
   } finally {
     display.stop();
     dispose();
@@ -55,17 +72,34 @@ export async function runSearchCommand(input: {
   const top = bestSamples(state, 3);
   const summary: SearchSummary = {
     ...summarize(state),
-    best: top[0] ? { sampleId: top[0].sample.sampleId, reward: top[0].reward, cellHash: top[0].sample.cellHash, genotype: top[0].sample.genotype } : null,
+    best: top[0]
+      ? {
+          sampleId: top[0].sample.sampleId,
+          reward: top[0].reward,
+          cellHash: top[0].sample.cellHash,
+          genotype: top[0].sample.genotype,
+        }
+      : null,
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   if (json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } else {
     const out: string[] = [];
-    out.push('', `experiment ${experimentId} ${summary.status}: ${summary.completed} trained or reused, ${summary.failed} failed, of ${summary.samples} sampled, in ${summary.seconds} s`);
+    out.push(
+      '',
+      `experiment ${experimentId} ${summary.status}: ${summary.completed} trained or reused, ${summary.failed} failed, of ${summary.samples} sampled, in ${summary.seconds} s`,
+    );
     top.forEach(({ sample, reward }, rank) => {
-      out.push('', `#${rank + 1} ${sample.sampleId} (cell ${sample.cellHash}): validation accuracy ${(reward * 100).toFixed(2)}%`);
-      out.push(...genotypeText(sample.genotype).split('\n').map((line) => `   ${line}`));
+      out.push(
+        '',
+        `#${rank + 1} ${sample.sampleId} (cell ${sample.cellHash}): validation accuracy ${(reward * 100).toFixed(2)}%`,
+      );
+      out.push(
+        ...genotypeText(sample.genotype)
+          .split('\n')
+          .map((line) => `   ${line}`),
+      );
     });
     const store = input.storeAddress === 'sqlite:.nasnet/nasnet.db' ? '' : ` --store ${input.storeAddress}`;
     out.push('', 'next:');

@@ -64,14 +64,19 @@ export async function buildSearchConfig(flags: SearchFlags): Promise<ResolvedSea
   if (flags.epochs !== undefined) config.epochs = flags.epochs;
   if (flags.reuse === false) config.reuse = false;
   if (flags.backend) {
-    if (config.trainer !== 'tfjs') throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(config.trainer)})`);
+    if (config.trainer !== 'tfjs')
+      throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(config.trainer)})`);
     config.trainerOptions = { ...(config.trainerOptions as object), backend: flags.backend };
   }
   if (flags.trainerCommand) {
-    if (config.trainer !== 'process') throw new UsageError(`--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(config.trainer)})`);
+    if (config.trainer !== 'process')
+      throw new UsageError(
+        `--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(config.trainer)})`,
+      );
     config.trainerOptions = { ...(config.trainerOptions as object), command: flags.trainerCommand };
   }
-  if (flags.F !== undefined && flags.filters !== undefined) throw new UsageError('give the child width as --F (penultimate filters) or --filters (first stack), not both');
+  if (flags.F !== undefined && flags.filters !== undefined)
+    throw new UsageError('give the child width as --F (penultimate filters) or --filters (first stack), not both');
   const network = config.network as { N: number; filters?: number; F?: number };
   const N = flags.N ?? network.N;
   if (flags.F !== undefined) config.network = { N, F: flags.F };
@@ -92,7 +97,9 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`--config ${JSON.stringify(path)} cannot be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+    throw new UsageError(
+      `--config ${JSON.stringify(path)} cannot be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -100,11 +107,17 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   } catch (error) {
     throw new UsageError(`config file ${path} is not valid JSON: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`config file ${path} must hold a JSON object, got ${JSON.stringify(parsed)?.slice(0, 60)}`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new UsageError(`config file ${path} must hold a JSON object, got ${JSON.stringify(parsed)?.slice(0, 60)}`);
   const file = parsed as Record<string, unknown>;
   for (const key of ['seed', 'workers'] as const) {
-    if (key in file && (typeof file[key] !== 'number' || !Number.isSafeInteger(file[key]) || (key === 'workers' && (file[key] as number) < 0))) {
-      throw new UsageError(`config file ${path}: ${key} must be a whole number${key === 'workers' ? ' >= 0' : ''} (got ${JSON.stringify(file[key])})`);
+    if (
+      key in file &&
+      (typeof file[key] !== 'number' || !Number.isSafeInteger(file[key]) || (key === 'workers' && (file[key] as number) < 0))
+    ) {
+      throw new UsageError(
+        `config file ${path}: ${key} must be a whole number${key === 'workers' ? ' >= 0' : ''} (got ${JSON.stringify(file[key])})`,
+      );
     }
   }
   return file;
@@ -114,7 +127,8 @@ function mergeConfig(base: Record<string, unknown>, override: Record<string, unk
   const merged = { ...base };
   for (const [key, value] of Object.entries(override)) {
     const inner = merged[key];
-    if ((MERGED_OBJECTS as readonly string[]).includes(key) && isObject(inner) && isObject(value)) merged[key] = { ...inner, ...value };
+    if ((MERGED_OBJECTS as readonly string[]).includes(key) && isObject(inner) && isObject(value))
+      merged[key] = { ...inner, ...value };
     else merged[key] = value;
   }
   return merged;

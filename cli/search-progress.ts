@@ -16,7 +16,12 @@ export interface ProgressDisplay {
  * programs); on a terminal, a progress bar over the sample budget with the best reward so
  * far, and one line per finished trial; elsewhere (a log file, CI) plain lines only.
  */
-export function progressDisplay(options: { json: boolean; samples: number; alreadyRewarded?: number; stream?: NodeJS.WriteStream }): ProgressDisplay {
+export function progressDisplay(options: {
+  json: boolean;
+  samples: number;
+  alreadyRewarded?: number;
+  stream?: NodeJS.WriteStream;
+}): ProgressDisplay {
   const out = options.stream ?? process.stdout;
   if (options.json) {
     return {
@@ -30,7 +35,9 @@ export function progressDisplay(options: { json: boolean; samples: number; alrea
       case 'sampled':
         return `policy v${activity.policyVersion} sampled ${activity.indices.length} architectures (#${activity.indices[0]}–#${activity.indices.at(-1)})`;
       case 'completed':
-        return 'sampleId' in activity ? `${activity.sampleId} trained: validation accuracy ${(activity.reward * 100).toFixed(1)}% in ${activity.seconds.toFixed(1)} s` : 'experiment completed';
+        return 'sampleId' in activity
+          ? `${activity.sampleId} trained: validation accuracy ${(activity.reward * 100).toFixed(1)}% in ${activity.seconds.toFixed(1)} s`
+          : 'experiment completed';
       case 'reused':
         return `${activity.sampleId} is the same cell as ${activity.fromSampleId}: reward ${(activity.reward * 100).toFixed(1)}% reused`;
       case 'failed':
@@ -44,7 +51,9 @@ export function progressDisplay(options: { json: boolean; samples: number; alrea
       case 'resumed':
         return `resuming at policy v${activity.policyVersion} with ${activity.samples} samples drawn`;
       case 'claimed':
-        return activity.takeoverFrom ? `${activity.sampleId} taken over from ${activity.takeoverFrom} (attempt ${activity.attempt})` : null;
+        return activity.takeoverFrom
+          ? `${activity.sampleId} taken over from ${activity.takeoverFrom} (attempt ${activity.attempt})`
+          : null;
       case 'skipped-experiment':
         return `skipping experiment ${activity.experimentId}: ${activity.reason}`;
       default:

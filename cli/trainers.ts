@@ -34,7 +34,9 @@ async function loadFactory(spec: string, fail: (reason: string, cause?: unknown)
   if (!isModulePath(spec)) {
     const builtIn = BUILT_IN.get(spec);
     if (!builtIn) {
-      throw fail(`not a built-in trainer (${builtInTrainers().join(', ')}) nor a module path (start it with ./ or / , or end it in .js, .mjs or .ts)`);
+      throw fail(
+        `not a built-in trainer (${builtInTrainers().join(', ')}) nor a module path (start it with ./ or / , or end it in .js, .mjs or .ts)`,
+      );
     }
     return builtIn();
   }
@@ -48,7 +50,9 @@ async function loadFactory(spec: string, fail: (reason: string, cause?: unknown)
   }
   const factory = typeof module['createTrainer'] === 'function' ? module['createTrainer'] : module['default'];
   if (typeof factory !== 'function') {
-    throw fail(`${path} exports no trainer factory: export a function createTrainer({concurrency, options}) (or a default function) that returns the plugin`);
+    throw fail(
+      `${path} exports no trainer factory: export a function createTrainer({concurrency, options}) (or a default function) that returns the plugin`,
+    );
   }
   return factory as TrainerFactory;
 }
@@ -59,7 +63,8 @@ async function loadFactory(spec: string, fail: (reason: string, cause?: unknown)
  * failure names `--trainer` and the value, so a typo in a config file is found at once.
  */
 export async function resolveTrainer(spec: string, options: TrainerOptions): Promise<TrainerPlugin> {
-  const fail = (reason: string, cause?: unknown) => new Error(`--trainer ${JSON.stringify(spec)}: ${reason}`, cause === undefined ? undefined : { cause });
+  const fail = (reason: string, cause?: unknown) =>
+    new Error(`--trainer ${JSON.stringify(spec)}: ${reason}`, cause === undefined ? undefined : { cause });
   const factory = await loadFactory(spec, fail);
   let plugin: unknown;
   try {
@@ -68,7 +73,9 @@ export async function resolveTrainer(spec: string, options: TrainerOptions): Pro
     throw fail((error as Error).message, error);
   }
   if (!isTrainerPlugin(plugin)) {
-    throw fail(`the factory returned ${describeValue(plugin)}, which is not a trainer plugin (it needs a string name and a train function)`);
+    throw fail(
+      `the factory returned ${describeValue(plugin)}, which is not a trainer plugin (it needs a string name and a train function)`,
+    );
   }
   return plugin;
 }

@@ -55,7 +55,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 export function resolveLimits(overrides: Partial<Limits> = {}): Limits {
   const limits = { ...DEFAULT_LIMITS, ...overrides };
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`limit ${name} must be a whole number >= 1 (got ${String(value)})`);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`limit ${name} must be a whole number >= 1 (got ${String(value)})`);
   }
   return limits;
 }
@@ -96,7 +97,12 @@ const SIZE_ARGUMENTS: ReadonlyArray<{ name: string; page: boolean }> = [
  * charges `samples(first: 100)` a hundred times `samples(first: 1)`, with or without
  * variables. Scalar lists cost 1. Introspection is free.
  */
-export function queryCost(context: ValidationContext, selectionSet: SelectionSetNode, parent: GraphQLCompositeType, maxPageSize: number): number {
+export function queryCost(
+  context: ValidationContext,
+  selectionSet: SelectionSetNode,
+  parent: GraphQLCompositeType,
+  maxPageSize: number,
+): number {
   const fragmentCosts = new Map<string, number>();
   const visiting = new Set<string>();
 
@@ -184,10 +190,13 @@ export function costLimitRule(maxCost: number, maxPageSize: number) {
       const cost = queryCost(context, operation.selectionSet, root, maxPageSize);
       if (cost > maxCost) {
         context.reportError(
-          new GraphQLError(`query cost ${Math.ceil(cost)} exceeds the limit of ${maxCost}: ask for fewer fields, smaller pages (first, top) or fewer experiments at once`, {
-            nodes: [operation],
-            extensions: { code: 'QUERY_TOO_COSTLY', cost: Math.ceil(cost), maxCost },
-          }),
+          new GraphQLError(
+            `query cost ${Math.ceil(cost)} exceeds the limit of ${maxCost}: ask for fewer fields, smaller pages (first, top) or fewer experiments at once`,
+            {
+              nodes: [operation],
+              extensions: { code: 'QUERY_TOO_COSTLY', cost: Math.ceil(cost), maxCost },
+            },
+          ),
         );
       }
     },
@@ -226,10 +235,17 @@ export function requestSizeLimit(maxBytes: number): Plugin {
   // owed an answer.
   const drainBytes = Math.max(maxBytes * 16, 1024 * 1024);
   const tooLarge = (fetchAPI: { Response: typeof Response }, size: string): Response =>
-    new fetchAPI.Response(JSON.stringify({ errors: [{ message: `request too large: ${size}, the limit is ${maxBytes} bytes`, extensions: { code: 'REQUEST_TOO_LARGE' } }] }), {
-      status: 413,
-      headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' },
-    });
+    new fetchAPI.Response(
+      JSON.stringify({
+        errors: [
+          { message: `request too large: ${size}, the limit is ${maxBytes} bytes`, extensions: { code: 'REQUEST_TOO_LARGE' } },
+        ],
+      }),
+      {
+        status: 413,
+        headers: { 'content-type': 'application/json; charset=utf-8', connection: 'close' },
+      },
+    );
   const drain = async (reader: ReadableStreamDefaultReader<Uint8Array>, read: number): Promise<void> => {
     try {
       while (read <= drainBytes) {
@@ -272,7 +288,9 @@ export function requestSizeLimit(maxBytes: number): Plugin {
         chunks.push(value);
       }
       const body = Buffer.concat(chunks);
-      setRequest(new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, body, signal: request.signal }));
+      setRequest(
+        new fetchAPI.Request(request.url, { method: request.method, headers: request.headers, body, signal: request.signal }),
+      );
     },
   };
 }

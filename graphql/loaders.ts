@@ -1,5 +1,12 @@
 import DataLoader from 'dataloader';
-import { populationsAfterUpdates, samplesByIds, trialsForSamples, type PopulationAfterUpdate, type Sample, type Trial } from '../core/projections/queries.ts';
+import {
+  populationsAfterUpdates,
+  samplesByIds,
+  trialsForSamples,
+  type PopulationAfterUpdate,
+  type Sample,
+  type Trial,
+} from '../core/projections/queries.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 
 /** Which population to read: the one policy update `version` of an evolution experiment left. */
@@ -51,7 +58,12 @@ function loadPopulations(db: SqliteConnection) {
     });
     for (const positions of byExperiment.values()) {
       const first = keys[positions[0]!]!;
-      const populations = await populationsAfterUpdates(db, first.experimentId, first, positions.map((i) => keys[i]!));
+      const populations = await populationsAfterUpdates(
+        db,
+        first.experimentId,
+        first,
+        positions.map((i) => keys[i]!),
+      );
       positions.forEach((i, k) => (answers[i] = populations[k]!));
     }
     return answers;

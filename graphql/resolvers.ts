@@ -50,12 +50,17 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const isId = (value: string): boolean => ID_PATTERN.test(value);
 
 function pageSize(name: string, value: number, max: number): number {
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) throw badInput(`${name} must be between 1 and ${max} (got ${value})`);
+  if (!Number.isSafeInteger(value) || value < 1 || value > max)
+    throw badInput(`${name} must be between 1 and ${max} (got ${value})`);
   return value;
 }
 
 function position(name: string, value: string): bigint {
-  if (!/^\d{1,40}$/.test(value)) throw badInput(`${name} must be a cursor from a previous page (a global position, digits only), got ${quote(value)}`, 'INVALID_CURSOR');
+  if (!/^\d{1,40}$/.test(value))
+    throw badInput(
+      `${name} must be a cursor from a previous page (a global position, digits only), got ${quote(value)}`,
+      'INVALID_CURSOR',
+    );
   return BigInt(value);
 }
 
@@ -117,7 +122,12 @@ function evolutionWindow(experiment: Experiment): PolicyUpdateParent['evolution'
 
 function populationOf(update: PolicyUpdateParent, top: number, context: GraphqlContext) {
   if (update.evolution === null) return null;
-  return context.loaders.populationAfterUpdate.load({ experimentId: update.experimentId, version: update.version, top, ...update.evolution });
+  return context.loaders.populationAfterUpdate.load({
+    experimentId: update.experimentId,
+    version: update.version,
+    top,
+    ...update.evolution,
+  });
 }
 
 interface Connection<T> {
@@ -125,7 +135,11 @@ interface Connection<T> {
   pageInfo: { hasNextPage: boolean; endCursor: string | null; hasPreviousPage: boolean; startCursor: string | null };
 }
 
-function connection<T>(edges: Array<{ node: T; cursor: string }>, hasNextPage: boolean, endCursor: string | null = edges[edges.length - 1]?.cursor ?? null): Connection<T> {
+function connection<T>(
+  edges: Array<{ node: T; cursor: string }>,
+  hasNextPage: boolean,
+  endCursor: string | null = edges[edges.length - 1]?.cursor ?? null,
+): Connection<T> {
   return { edges, pageInfo: { hasNextPage, endCursor, hasPreviousPage: false, startCursor: edges[0]?.cursor ?? null } };
 }
 
@@ -137,7 +151,11 @@ interface EventSelection {
   experimentId: string | null;
 }
 
-function eventSelection(context: GraphqlContext, experimentId: string | null | undefined, types: readonly string[] | null | undefined): EventSelection {
+function eventSelection(
+  context: GraphqlContext,
+  experimentId: string | null | undefined,
+  types: readonly string[] | null | undefined,
+): EventSelection {
   const filter: { streamPrefixes?: string[]; types?: string[] } = {};
   if (types) {
     const max = context.services.limits.maxEventTypes;
@@ -169,7 +187,10 @@ function eventExperimentId(event: RecordedEvent): string | null {
  * (`exp` and `exp-2`), so those events are dropped here and the read goes on, in growing
  * reads so that a long run of them costs few queries.
  */
-async function eventsPage(context: GraphqlContext, args: { after?: string | null; first?: number | null; experimentId?: string | null; types?: string[] | null }): Promise<Connection<RecordedEvent>> {
+async function eventsPage(
+  context: GraphqlContext,
+  args: { after?: string | null; first?: number | null; experimentId?: string | null; types?: string[] | null },
+): Promise<Connection<RecordedEvent>> {
   const { limits, store } = context.services;
   const first = pageSize('first', args.first ?? 20, limits.maxPageSize);
   const after = args.after === null || args.after === undefined ? START : position('after', args.after);
@@ -201,7 +222,11 @@ class SubscriptionEnded {
 
 async function stopExperiment(context: GraphqlContext, id: string): Promise<Experiment> {
   if (!context.tokenConfigured) throw badInput('mutations are disabled: this server was started without --token', 'FORBIDDEN');
-  if (!context.authorized) throw badInput('stopExperiment needs the header "Authorization: Bearer <token>" with the token the server was started with', 'UNAUTHENTICATED');
+  if (!context.authorized)
+    throw badInput(
+      'stopExperiment needs the header "Authorization: Bearer <token>" with the token the server was started with',
+      'UNAUTHENTICATED',
+    );
   const { store, writerId } = context.services;
   const unknown = () => badInput(`no experiment ${quote(id)} in this store`, 'NOT_FOUND');
   if (!isId(id)) throw unknown();
@@ -212,7 +237,8 @@ async function stopExperiment(context: GraphqlContext, id: string): Promise<Expe
     for (const event of events) foldEvent(experiments, event);
     const state = experiments.get(id);
     if (!exists || revision === null || !state) throw unknown();
-    if (state.status !== 'running') throw badInput(`experiment ${id} is ${state.status}, not running: nothing to stop`, 'NOT_RUNNING');
+    if (state.status !== 'running')
+      throw badInput(`experiment ${id} is ${state.status}, not running: nothing to stop`, 'NOT_RUNNING');
     const stopped: NasnetEvent = {
       // Deterministic per revision: a retried request appends nothing twice.
       id: deterministicEventId(id, 'ExperimentStopped', revision),
@@ -250,17 +276,23 @@ export const resolvers = {
 
   Query: {
     experiments: (_: unknown, __: unknown, context: GraphqlContext) => listExperiments(context.services.db),
-    experiment: (_: unknown, { id }: { id: string }, context: GraphqlContext) => (isId(id) ? getExperiment(context.services.db, id) : null),
+    experiment: (_: unknown, { id }: { id: string }, context: GraphqlContext) =>
+      isId(id) ? getExperiment(context.services.db, id) : null,
     sample: (_: unknown, { id }: { id: string }, context: GraphqlContext) => context.loaders.sampleById.load(id),
-    events: (_: unknown, args: { after?: string | null; first?: number | null; experimentId?: string | null; types?: string[] | null }, context: GraphqlContext) =>
-      eventsPage(context, args),
-    headPosition: async (_: unknown, __: unknown, context: GraphqlContext) => (await context.services.store.headPosition()).toString(),
+    events: (
+      _: unknown,
+      args: { after?: string | null; first?: number | null; experimentId?: string | null; types?: string[] | null },
+      context: GraphqlContext,
+    ) => eventsPage(context, args),
+    headPosition: async (_: unknown, __: unknown, context: GraphqlContext) =>
+      (await context.services.store.headPosition()).toString(),
     audit: (_: unknown, { experimentId }: { experimentId: string }, context: GraphqlContext) => {
       if (!isId(experimentId)) throw badInput(`no experiment ${quote(experimentId)} in this store`, 'NOT_FOUND');
       return context.services.audit(experimentId);
     },
     transfers: (_: unknown, __: unknown, context: GraphqlContext) => listTransfers(context.services.db),
-    transfer: (_: unknown, { id }: { id: string }, context: GraphqlContext) => (isId(id) ? getTransfer(context.services.db, id) : null),
+    transfer: (_: unknown, { id }: { id: string }, context: GraphqlContext) =>
+      isId(id) ? getTransfer(context.services.db, id) : null,
   },
 
   Mutation: {
@@ -269,24 +301,31 @@ export const resolvers = {
 
   Subscription: {
     events: {
-      subscribe: async (_: unknown, args: { experimentId?: string | null; types?: string[] | null; after?: string | null }, context: GraphqlContext) => {
+      subscribe: async (
+        _: unknown,
+        args: { experimentId?: string | null; types?: string[] | null; after?: string | null },
+        context: GraphqlContext,
+      ) => {
         const selection = eventSelection(context, args.experimentId, args.types);
         const { store, limits, subscriptions } = context.services;
         const from = args.after === null || args.after === undefined ? await store.headPosition() : position('after', args.after);
-        const iterator: ClosableAsyncIterator<RecordedEvent | SubscriptionEnded> = toAsyncIterable(store.subscribe({ fromPosition: from, filter: selection.filter }), {
-          keep: (event: RecordedEvent) => selects(selection, event),
-          maxBuffered: limits.maxSubscriptionBacklog,
-          overflow: (last) =>
-            new SubscriptionEnded(
-              badInput(
-                `this subscription fell more than ${limits.maxSubscriptionBacklog} events behind the log and was ended; subscribe again with after: ${JSON.stringify((last?.position ?? from).toString())}`,
-                'SUBSCRIPTION_BEHIND',
+        const iterator: ClosableAsyncIterator<RecordedEvent | SubscriptionEnded> = toAsyncIterable(
+          store.subscribe({ fromPosition: from, filter: selection.filter }),
+          {
+            keep: (event: RecordedEvent) => selects(selection, event),
+            maxBuffered: limits.maxSubscriptionBacklog,
+            overflow: (last) =>
+              new SubscriptionEnded(
+                badInput(
+                  `this subscription fell more than ${limits.maxSubscriptionBacklog} events behind the log and was ended; subscribe again with after: ${JSON.stringify((last?.position ?? from).toString())}`,
+                  'SUBSCRIPTION_BEHIND',
+                ),
               ),
-            ),
-          onEnd: (): void => {
-            subscriptions.delete(iterator);
+            onEnd: (): void => {
+              subscriptions.delete(iterator);
+            },
           },
-        });
+        );
         subscriptions.add(iterator);
         return iterator;
       },
@@ -298,8 +337,13 @@ export const resolvers = {
   },
 
   Experiment: {
-    bestSample: (experiment: Experiment, _: unknown, context: GraphqlContext) => (experiment.bestSampleId ? context.loaders.sampleById.load(experiment.bestSampleId) : null),
-    samples: async (experiment: Experiment, args: { first?: number | null; after?: string | null; orderBy?: SampleOrder | null }, context: GraphqlContext) => {
+    bestSample: (experiment: Experiment, _: unknown, context: GraphqlContext) =>
+      experiment.bestSampleId ? context.loaders.sampleById.load(experiment.bestSampleId) : null,
+    samples: async (
+      experiment: Experiment,
+      args: { first?: number | null; after?: string | null; orderBy?: SampleOrder | null },
+      context: GraphqlContext,
+    ) => {
       const first = pageSize('first', args.first ?? 20, context.services.limits.maxPageSize);
       const orderBy = args.orderBy ?? 'INDEX';
       try {
@@ -310,7 +354,8 @@ export const resolvers = {
           page.endCursor,
         );
       } catch (error) {
-        if (error instanceof InvalidCursorError) throw badInput(`after is not a cursor of this connection (order ${orderBy}): ${quote(error.cursor)}`, 'INVALID_CURSOR');
+        if (error instanceof InvalidCursorError)
+          throw badInput(`after is not a cursor of this connection (order ${orderBy}): ${quote(error.cursor)}`, 'INVALID_CURSOR');
         throw error;
       }
     },
@@ -325,7 +370,8 @@ export const resolvers = {
       return (await policyUpdates(context.services.db, experiment.id)).map((update) => ({ ...update, evolution }));
     },
     rewardCurve: async (experiment: Experiment, { maxPoints }: { maxPoints?: number | null }, context: GraphqlContext) => {
-      if (maxPoints !== null && maxPoints !== undefined && maxPoints < 2) throw badInput(`maxPoints must be at least 2 (got ${maxPoints})`);
+      if (maxPoints !== null && maxPoints !== undefined && maxPoints < 2)
+        throw badInput(`maxPoints must be at least 2 (got ${maxPoints})`);
       const curve = await rewardCurve(context.services.db, experiment.id);
       let best: number | null = null;
       const points = curve.samples.map((point) => {
@@ -347,7 +393,8 @@ export const resolvers = {
   },
 
   Cell: {
-    blocks: ({ genotype, cell }: CellParent) => genotype[cell].map(([opA, inputA, opB, inputB, combine]) => ({ opA, inputA, opB, inputB, combine })),
+    blocks: ({ genotype, cell }: CellParent) =>
+      genotype[cell].map(([opA, inputA, opB, inputB, combine]) => ({ opA, inputA, opB, inputB, combine })),
     concat: ({ genotype, cell }: CellParent) => cellConcat(genotype, cell),
     text: ({ genotype, cell }: CellParent) => cellText(genotype, cell).join('\n'),
     dot: ({ genotype, cell }: CellParent) => cellDot(genotype, cell),
@@ -372,7 +419,8 @@ export const resolvers = {
       const samples = await context.loaders.sampleById.loadMany(population.best.map((member) => member.sampleId));
       return samples.filter((sample): sample is Sample => sample !== null && !(sample instanceof Error));
     },
-    populationSize: async (update: PolicyUpdateParent, _: unknown, context: GraphqlContext) => (await populationOf(update, 0, context))?.size ?? null,
+    populationSize: async (update: PolicyUpdateParent, _: unknown, context: GraphqlContext) =>
+      (await populationOf(update, 0, context))?.size ?? null,
   },
 
   Event: {

@@ -5,7 +5,16 @@ import { READ_MODELS_PROJECTION } from '../core/projections/sqlite-projector.ts'
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 
 /** Root fields answered from the read models alone: their answers change only when the read-model checkpoint moves. */
-const READ_MODEL_ROOT_FIELDS = new Set(['experiments', 'experiment', 'sample', 'transfers', 'transfer', '__typename', '__schema', '__type']);
+const READ_MODEL_ROOT_FIELDS = new Set([
+  'experiments',
+  'experiment',
+  'sample',
+  'transfers',
+  'transfer',
+  '__typename',
+  '__schema',
+  '__type',
+]);
 
 export interface ResponseCacheOptions {
   db: SqliteConnection;
@@ -121,7 +130,10 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
   // A failed read means "unknown": the query then runs uncached, and reports its own errors.
   const checkpoint = async (): Promise<string | null> => {
     try {
-      const [row] = await options.db.allPrepared<{ position: string }>('SELECT position FROM rm_checkpoints WHERE projection = ?', [READ_MODELS_PROJECTION]);
+      const [row] = await options.db.allPrepared<{ position: string }>(
+        'SELECT position FROM rm_checkpoints WHERE projection = ?',
+        [READ_MODELS_PROJECTION],
+      );
       return row?.position ?? '0';
     } catch {
       return null;
@@ -207,9 +219,15 @@ function isPlainResult(result: unknown): result is ExecutionResult {
 
 function readsReadModelsOnly(document: DocumentNode, operationName: string | undefined): boolean {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  const operation = operationName
+    ? operations.find((o) => o.name?.value === operationName)
+    : operations.length === 1
+      ? operations[0]
+      : undefined;
   if (!operation || operation.operation !== 'query') return false;
-  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])));
+  const fragments = new Map(
+    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d.selectionSet] as const] : [])),
+  );
   const seen = new Set<string>();
   const rootFieldsAllowed = (set: SelectionSetNode): boolean =>
     set.selections.every((selection) => {

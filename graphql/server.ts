@@ -91,13 +91,23 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     limits,
     writerId: options.writerId ?? `graphql:${hostname()}/${process.pid}`,
     readModelsCaughtUp: projector
-      ? () => Promise.race([projector.caughtUp().catch(() => undefined), new Promise<void>((done) => setTimeout(done, CAUGHT_UP_WAIT_MS).unref())])
+      ? () =>
+          Promise.race([
+            projector.caughtUp().catch(() => undefined),
+            new Promise<void>((done) => setTimeout(done, CAUGHT_UP_WAIT_MS).unref()),
+          ])
       : undefined,
-    audit: auditRunner(options.store, options.auditExperiment ?? ((experimentId) => auditStoredExperiment(options.store, experimentId))),
+    audit: auditRunner(
+      options.store,
+      options.auditExperiment ?? ((experimentId) => auditStoredExperiment(options.store, experimentId)),
+    ),
     subscriptions: new Set(),
   };
 
-  const cache = options.responseCache === false ? null : createResponseCache({ db: services.db, maxEntries: 500, maxBytes: 32 * 1024 * 1024 });
+  const cache =
+    options.responseCache === false
+      ? null
+      : createResponseCache({ db: services.db, maxEntries: 500, maxBytes: 32 * 1024 * 1024 });
   const hostAllowed = options.allowedHosts ? hostMatcher(options.allowedHosts) : () => true;
 
   const yoga = createYoga<ServerContext, GraphqlContext>({
@@ -176,7 +186,10 @@ function bearerMatches(header: string | null, expected: Buffer): boolean {
  * Audits replay the controller (CPU-bound): one at a time, and a report is reused while
  * the log's head has not moved. Where the replay runs is the caller's choice (auditExperiment).
  */
-function auditRunner(store: EventStore, auditExperiment: (experimentId: string) => Promise<AuditReport>): (experimentId: string) => Promise<AuditReport> {
+function auditRunner(
+  store: EventStore,
+  auditExperiment: (experimentId: string) => Promise<AuditReport>,
+): (experimentId: string) => Promise<AuditReport> {
   const reports = new Map<string, { head: bigint; report: AuditReport }>();
   let queue: Promise<unknown> = Promise.resolve();
   return (experimentId) => {
@@ -185,7 +198,10 @@ function auditRunner(store: EventStore, auditExperiment: (experimentId: string) 
       const cached = reports.get(experimentId);
       if (cached && cached.head === head) return cached.report;
       const { exists } = await store.readStream(experimentStream(experimentId), { direction: 'backwards', maxCount: 1 });
-      if (!exists) throw new GraphQLError(`no experiment ${JSON.stringify(experimentId)} in this store`, { extensions: { code: 'NOT_FOUND' } });
+      if (!exists)
+        throw new GraphQLError(`no experiment ${JSON.stringify(experimentId)} in this store`, {
+          extensions: { code: 'NOT_FOUND' },
+        });
       const report = await auditExperiment(experimentId);
       reports.delete(experimentId);
       reports.set(experimentId, { head, report });
@@ -214,7 +230,12 @@ function fastPathCandidate(request: IncomingMessage, maxBytes: number, hostAllow
 }
 
 /** Reads the body, answers from the cache on a hit, else hands the request with its body to yoga (`toYoga`). */
-async function answerFromCache(cache: ResponseCache, request: IncomingMessage, response: ServerResponse, toYoga: () => void): Promise<void> {
+async function answerFromCache(
+  cache: ResponseCache,
+  request: IncomingMessage,
+  response: ServerResponse,
+  toYoga: () => void,
+): Promise<void> {
   let body: Buffer;
   try {
     body = await readBody(request);
@@ -265,7 +286,13 @@ function hostCheck(allowed: readonly string[]): Plugin {
   return {
     onRequest({ url, endResponse, fetchAPI }) {
       const hostname = normalizeHost(url.hostname);
-      if (!names.has(hostname)) endResponse(new fetchAPI.Response(`host ${JSON.stringify(hostname.slice(0, 100))} is not served here\n`, { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } }));
+      if (!names.has(hostname))
+        endResponse(
+          new fetchAPI.Response(`host ${JSON.stringify(hostname.slice(0, 100))} is not served here\n`, {
+            status: 403,
+            headers: { 'content-type': 'text/plain; charset=utf-8' },
+          }),
+        );
     },
   };
 }
@@ -298,7 +325,13 @@ const FALLBACK_PAGE = `<!doctype html>
  */
 function dashboard(directory: string): Plugin {
   const root = resolve(directory);
-  const respond = (fetchAPI: { Response: typeof Response }, status: number, body: BodyInit | null, type: string, method: string) =>
+  const respond = (
+    fetchAPI: { Response: typeof Response },
+    status: number,
+    body: BodyInit | null,
+    type: string,
+    method: string,
+  ) =>
     new fetchAPI.Response(method === 'HEAD' ? null : body, {
       status,
       headers: { 'content-type': type, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
@@ -308,7 +341,12 @@ function dashboard(directory: string): Plugin {
       const path = url.pathname;
       if (path !== '/' && path !== '/index.html' && !path.startsWith('/dashboard/')) return;
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        endResponse(new fetchAPI.Response('method not allowed\n', { status: 405, headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' } }));
+        endResponse(
+          new fetchAPI.Response('method not allowed\n', {
+            status: 405,
+            headers: { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' },
+          }),
+        );
         return;
       }
       const notFound = () => respond(fetchAPI, 404, 'not found\n', 'text/plain; charset=utf-8', request.method);
@@ -324,7 +362,12 @@ function dashboard(directory: string): Plugin {
         }
       }
       const segments = relative.split('/');
-      if (relative.length === 0 || relative.includes('\0') || relative.includes('\\') || segments.some((s) => s === '' || s === '.' || s === '..' || s.startsWith('.'))) {
+      if (
+        relative.length === 0 ||
+        relative.includes('\0') ||
+        relative.includes('\\') ||
+        segments.some((s) => s === '' || s === '.' || s === '..' || s.startsWith('.'))
+      ) {
         endResponse(notFound());
         return;
       }
@@ -336,9 +379,21 @@ function dashboard(directory: string): Plugin {
       try {
         if (!(await stat(file)).isFile()) throw new Error('not a file');
         const body = await readFile(file);
-        endResponse(respond(fetchAPI, 200, new Uint8Array(body), CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', request.method));
+        endResponse(
+          respond(
+            fetchAPI,
+            200,
+            new Uint8Array(body),
+            CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+            request.method,
+          ),
+        );
       } catch {
-        endResponse(relative === 'index.html' ? respond(fetchAPI, 200, FALLBACK_PAGE, 'text/html; charset=utf-8', request.method) : notFound());
+        endResponse(
+          relative === 'index.html'
+            ? respond(fetchAPI, 200, FALLBACK_PAGE, 'text/html; charset=utf-8', request.method)
+            : notFound(),
+        );
       }
     },
   };

@@ -23,7 +23,10 @@ export type ClosableAsyncIterator<T> = AsyncIterableIterator<T> & { return(): Pr
  * pushes without backpressure, so the buffer is bounded: a consumer that falls too far
  * behind gets an error naming where to resume instead of growing memory without end.
  */
-export function toAsyncIterable<T, E>(source: Observable<T>, options: ToAsyncIterableOptions<T, E>): ClosableAsyncIterator<T | E> {
+export function toAsyncIterable<T, E>(
+  source: Observable<T>,
+  options: ToAsyncIterableOptions<T, E>,
+): ClosableAsyncIterator<T | E> {
   const buffer: Array<T | E> = [];
   let waiting: { resolve: (result: IteratorResult<T | E>) => void; reject: (error: unknown) => void } | null = null;
   let ended = false;

@@ -19,7 +19,12 @@ const controller = { batchSize: 5, ppoEpochs: 2 };
 const clean = simulateExperiment({ experimentId: 'aud', strategy: 'ppo', seed: 3, batches: 3, reward, controller });
 
 /** A deep copy of the log with one event changed. */
-function tamper(events: RecordedEvent[], pick: (e: RecordedEvent) => boolean, change: (e: RecordedEvent) => void, nth = 0): RecordedEvent[] {
+function tamper(
+  events: RecordedEvent[],
+  pick: (e: RecordedEvent) => boolean,
+  change: (e: RecordedEvent) => void,
+  nth = 0,
+): RecordedEvent[] {
   const copy = events.map((e) => structuredClone(e));
   const target = copy.filter(pick)[nth];
   assert.ok(target, 'the event to tamper with exists');
@@ -40,9 +45,14 @@ describe('audit', () => {
   });
 
   it('catches a tampered reward, naming the update that used it', () => {
-    const log = tamper(clean, (e) => e.type === 'RewardReported', (e) => {
-      if (e.type === 'RewardReported') e.data.reward += 0.25;
-    }, 7);
+    const log = tamper(
+      clean,
+      (e) => e.type === 'RewardReported',
+      (e) => {
+        if (e.type === 'RewardReported') e.data.reward += 0.25;
+      },
+      7,
+    );
     const { ok, firstDivergence } = auditExperiment(log);
     assert.equal(ok, false);
     const update = log.find(isUpdate(2))!;
@@ -52,9 +62,14 @@ describe('audit', () => {
   });
 
   it('catches a reward tampered consistently in the trial and the update: the digest no longer reproduces', () => {
-    let log = tamper(clean, (e) => e.type === 'RewardReported', (e) => {
-      if (e.type === 'RewardReported') e.data.reward = 0.99;
-    }, 1);
+    let log = tamper(
+      clean,
+      (e) => e.type === 'RewardReported',
+      (e) => {
+        if (e.type === 'RewardReported') e.data.reward = 0.99;
+      },
+      1,
+    );
     log = tamper(log, isUpdate(1), (e) => {
       if (e.type === 'PolicyUpdated') e.data.samples[1]!.reward = 0.99;
     });
@@ -97,13 +112,23 @@ describe('audit', () => {
   });
 
   it('catches a sample whose actions or log-probability are not what its policy draws', () => {
-    const actions = tamper(clean, (e) => e.type === 'ArchitectureSampled', (e) => {
-      if (e.type === 'ArchitectureSampled') e.data.actions[3] = (e.data.actions[3]! + 1) % 13;
-    }, 6);
+    const actions = tamper(
+      clean,
+      (e) => e.type === 'ArchitectureSampled',
+      (e) => {
+        if (e.type === 'ArchitectureSampled') e.data.actions[3] = (e.data.actions[3]! + 1) % 13;
+      },
+      6,
+    );
     assert.equal(auditExperiment(actions).firstDivergence!.what, 'actions of sample 6');
-    const logProb = tamper(clean, (e) => e.type === 'ArchitectureSampled', (e) => {
-      if (e.type === 'ArchitectureSampled') e.data.logProb += 1e-9;
-    }, 11);
+    const logProb = tamper(
+      clean,
+      (e) => e.type === 'ArchitectureSampled',
+      (e) => {
+        if (e.type === 'ArchitectureSampled') e.data.logProb += 1e-9;
+      },
+      11,
+    );
     assert.equal(auditExperiment(logProb).firstDivergence!.what, 'logProb of sample 11');
   });
 

@@ -20,7 +20,15 @@ const job = (settings: Record<string, unknown>): TrainingJob => ({
   epochs: 2,
   seed: 5,
   dataSeed: 1,
-  settings: { maxTrainExamples: 160, batchSize: 32, validationFraction: 0.05, optimizer: 'adam', learningRate: 0.01, augment: false, ...settings },
+  settings: {
+    maxTrainExamples: 160,
+    batchSize: 32,
+    validationFraction: 0.05,
+    optimizer: 'adam',
+    learningRate: 0.01,
+    augment: false,
+    ...settings,
+  },
 });
 
 describe('batch-norm recalibration', () => {
@@ -36,7 +44,8 @@ describe('batch-norm recalibration', () => {
     const inference = tf.tidy(() => model.forward(images, { training: false }).logits.arraySync()) as number[][];
     assert.equal(used, 6);
     assert.notDeepEqual(before, inference, 'the moving averages were replaced');
-    for (let i = 0; i < 6; i++) for (let k = 0; k < 10; k++) assert.ok(Math.abs(training[i]![k]! - inference[i]![k]!) < 1e-3, `logit ${i},${k}`);
+    for (let i = 0; i < 6; i++)
+      for (let k = 0; k < 10; k++) assert.ok(Math.abs(training[i]![k]! - inference[i]![k]!) < 1e-3, `logit ${i},${k}`);
     images.dispose();
     model.dispose();
   });
@@ -55,16 +64,33 @@ describe('batch-norm recalibration', () => {
   it('given the same job, when trained with and without recalibration, then training is identical and only evaluation differs', async () => {
     const runner = new JobRunner(await loadTf('wasm'));
     const progress: Record<string, TrainingProgress[]> = { off: [], on: [] };
-    const off = await runner.run(job({ batchNormRecalibration: 0 }), { signal: new AbortController().signal, progress: (p) => progress.off!.push(p) });
-    const on = await runner.run(job({ batchNormRecalibration: 256 }), { signal: new AbortController().signal, progress: (p) => progress.on!.push(p) });
+    const off = await runner.run(job({ batchNormRecalibration: 0 }), {
+      signal: new AbortController().signal,
+      progress: (p) => progress.off!.push(p),
+    });
+    const on = await runner.run(job({ batchNormRecalibration: 256 }), {
+      signal: new AbortController().signal,
+      progress: (p) => progress.on!.push(p),
+    });
     assert.deepEqual(off.evaluation, { batchNorm: 'moving-average', recalibrationImages: 0 });
-    assert.deepEqual(on.evaluation, { batchNorm: 'recalibrated', recalibrationImages: 160 }, 'at most the training images there are');
+    assert.deepEqual(
+      on.evaluation,
+      { batchNorm: 'recalibrated', recalibrationImages: 160 },
+      'at most the training images there are',
+    );
     assert.equal(on.loss, off.loss, 'the same final training loss');
     for (const epoch of [0, 1]) {
       assert.equal(progress.on![epoch]!.metrics.loss, progress.off![epoch]!.metrics.loss, `epoch ${epoch + 1} loss`);
-      assert.equal(progress.on![epoch]!.metrics.trainAccuracy, progress.off![epoch]!.metrics.trainAccuracy, `epoch ${epoch + 1} training accuracy`);
+      assert.equal(
+        progress.on![epoch]!.metrics.trainAccuracy,
+        progress.off![epoch]!.metrics.trainAccuracy,
+        `epoch ${epoch + 1} training accuracy`,
+      );
     }
     // 10 steps leave momentum-0.9 averages far from the weights' statistics: the lag this fixes
-    assert.ok(on.validationAccuracy > off.validationAccuracy + 0.05, `recalibrated ${on.validationAccuracy} vs moving averages ${off.validationAccuracy}`);
+    assert.ok(
+      on.validationAccuracy > off.validationAccuracy + 0.05,
+      `recalibrated ${on.validationAccuracy} vs moving averages ${off.validationAccuracy}`,
+    );
   });
 });

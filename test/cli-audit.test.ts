@@ -85,8 +85,14 @@ describe('nasnet audit and nasnet genotype', () => {
     assert.match(text, /^normal cell:\n {2}b0 = sep_conv5x5\(h\[i\]\) \+ sep_conv3x3\(h\[i-1\]\)/);
     assert.match((await run(NASNET, ['genotype', 'nasnet-a', '--format', 'hash'])).stdout, /^[0-9a-f]{16}\n$/);
     const file = join(dir, 'cell.json');
-    await writeFile(file, JSON.stringify({ ...NASNET_A, normal: [...NASNET_A.normal.slice(0, 4), ['sep_conv3x3', 6, 'identity', 0, 'add']] }));
+    await writeFile(
+      file,
+      JSON.stringify({ ...NASNET_A, normal: [...NASNET_A.normal.slice(0, 4), ['sep_conv3x3', 6, 'identity', 0, 'add']] }),
+    );
     await assert.rejects(run(NASNET, ['genotype', file]), /normal cell, block 4, inputA: must be <= 5 \(got 6\)/);
-    await assert.rejects(run(NASNET, ['genotype', 'nasnet-a', '--format', 'png']), /--format must be one of text, json, dot, darts, hash, canonical/);
+    await assert.rejects(
+      run(NASNET, ['genotype', 'nasnet-a', '--format', 'png']),
+      /--format must be one of text, json, dot, darts, hash, canonical/,
+    );
   });
 });

@@ -39,12 +39,25 @@ describe('nasnet doctor', { concurrency: true }, () => {
   it('reports the machine, the backends, the datasets and a healthy store as one JSON object', async () => {
     const path = join(dir, 'good.db');
     const store = await openSqliteStore(path);
-    const events = exampleOfEveryType('doc').filter((event) => event.type === 'ExperimentCreated' || event.type === 'ControllerInitialized');
+    const events = exampleOfEveryType('doc').filter(
+      (event) => event.type === 'ExperimentCreated' || event.type === 'ControllerInitialized',
+    );
     await store.append('experiment-doc', events, 'no_stream');
     await store.close();
 
     const report = JSON.parse((await doctor('--json', '--store', `sqlite:${path}`)).stdout) as DoctorReport;
-    assert.deepEqual(Object.keys(report), ['node', 'cpu', 'memory', 'tfjs', 'chosenBackend', 'chosenBackendReason', 'gpu', 'datasets', 'python', 'store']);
+    assert.deepEqual(Object.keys(report), [
+      'node',
+      'cpu',
+      'memory',
+      'tfjs',
+      'chosenBackend',
+      'chosenBackendReason',
+      'gpu',
+      'datasets',
+      'python',
+      'store',
+    ]);
     assert.equal(report.node.version, process.version);
     assert.ok(report.cpu.cores >= 1 && report.memory.totalBytes > 0);
     assert.deepEqual(Object.keys(report.tfjs), ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'webgpu']);
@@ -56,14 +69,23 @@ describe('nasnet doctor', { concurrency: true }, () => {
     if (webgpu.ok) {
       // A machine with an adapter; here, Mesa's lavapipe: a software one, which computes but is not chosen automatically.
       const adapter = webgpu.adapter!;
-      assert.deepEqual(Object.keys(adapter.limits).sort(), ['maxBufferSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize']);
+      assert.deepEqual(Object.keys(adapter.limits).sort(), [
+        'maxBufferSize',
+        'maxComputeInvocationsPerWorkgroup',
+        'maxComputeWorkgroupStorageSize',
+        'maxComputeWorkgroupsPerDimension',
+        'maxStorageBufferBindingSize',
+      ]);
       assert.ok(adapter.limits.maxStorageBufferBindingSize > 0);
       assert.equal(webgpu.usable, !adapter.software);
       assert.equal(webgpu.computes, true, webgpu.detail);
       if (adapter.software) assert.match(webgpu.detail, /not chosen automatically; use --backend webgpu/);
     } else {
       // No adapter (no Vulkan driver, or Dawn did not load): the report says why, and nothing was computed.
-      assert.deepEqual({ ...webgpu, detail: undefined }, { ok: false, adapter: null, usable: false, computes: null, detail: undefined });
+      assert.deepEqual(
+        { ...webgpu, detail: undefined },
+        { ok: false, adapter: null, usable: false, computes: null, detail: undefined },
+      );
       assert.match(webgpu.detail, /no WebGPU adapter|Dawn .* did not load/);
     }
     // The rule loadTf() follows, spelt out: tfjs-node-gpu, a hardware WebGPU adapter, tfjs-node, wasm, plain JS.
@@ -87,24 +109,41 @@ describe('nasnet doctor', { concurrency: true }, () => {
     const known = (await loadMigrations()).at(-1)!.version;
     assert.deepEqual(
       { ...report.store, detail: undefined },
-      { address: `sqlite:${path}`, ok: true, exists: true, schemaVersion: known, knownSchemaVersion: known, headPosition: String(events.length), detail: undefined },
+      {
+        address: `sqlite:${path}`,
+        ok: true,
+        exists: true,
+        schemaVersion: known,
+        knownSchemaVersion: known,
+        headPosition: String(events.length),
+        detail: undefined,
+      },
     );
   });
 
   it('takes the first available backend in the order of BACKENDS, and cannot tell past a probe that failed', () => {
     const none = (why: string): Availability => ({ available: false, why });
-    const all = Object.fromEntries(BACKENDS.map((choice) => [choice, none(`no ${choice}`)])) as Record<BackendChoice, Availability>;
+    const all = Object.fromEntries(BACKENDS.map((choice) => [choice, none(`no ${choice}`)])) as Record<
+      BackendChoice,
+      Availability
+    >;
     assert.deepEqual(automaticBackend({ ...all, cpu: { available: true, why: 'js' } }), {
       backend: 'cpu',
       reason: 'no tensorflow-gpu, no webgpu, no tensorflow, no wasm; js',
     });
     // Each backend wins over every one after it.
     for (const [index, choice] of BACKENDS.entries()) {
-      const from = Object.fromEntries(BACKENDS.map((c, i) => [c, { available: i >= index, why: c }])) as Record<BackendChoice, Availability>;
+      const from = Object.fromEntries(BACKENDS.map((c, i) => [c, { available: i >= index, why: c }])) as Record<
+        BackendChoice,
+        Availability
+      >;
       assert.equal(automaticBackend(from).backend, choice);
     }
     const crashed = { ...all, webgpu: { available: null, why: 'the probe crashed' }, wasm: { available: true, why: 'wasm' } };
-    assert.deepEqual(automaticBackend(crashed), { backend: null, reason: 'no tensorflow-gpu, cannot tell whether webgpu would start: the probe crashed' });
+    assert.deepEqual(automaticBackend(crashed), {
+      backend: null,
+      reason: 'no tensorflow-gpu, cannot tell whether webgpu would start: the probe crashed',
+    });
     assert.equal(automaticBackend({ ...crashed, 'tensorflow-gpu': { available: true, why: 'cuda' } }).backend, 'tensorflow-gpu');
   });
 
@@ -135,6 +174,9 @@ describe('nasnet doctor', { concurrency: true }, () => {
     assert.match(text, /^  (ok|--|XX) webgpu: \S/m);
     assert.match(text, /^backend   (tensorflow-gpu|webgpu|tensorflow|wasm|cpu) \(would be chosen automatically: .+\)$/m);
     assert.deepEqual(await readFile(damaged), bytes);
-    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('damaged')), ['damaged.db']);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('damaged')),
+      ['damaged.db'],
+    );
   });
 });

@@ -25,20 +25,36 @@ const lines = (stdout: string) =>
 describe('nasnet events', () => {
   before(async () => {
     const s = await openSqliteStore(join(dir, 'cli.db'));
-    await s.append('experiment-cli', [experimentCreated('cli'), architectureSampled('cli', 0), architectureSampled('cli', 1)], 'no_stream');
+    await s.append(
+      'experiment-cli',
+      [experimentCreated('cli'), architectureSampled('cli', 0), architectureSampled('cli', 1)],
+      'no_stream',
+    );
     await s.append('trial-cli-0', [trainingProgressed('cli', 0, 0)], 'no_stream');
     await s.close();
   });
 
   it('prints the log as JSON lines, with filters', async () => {
     const all = lines((await run(NASNET, ['events', '--store', store])).stdout);
-    assert.deepEqual(all.map((e) => e.position), ['1', '2', '3', '4']);
+    assert.deepEqual(
+      all.map((e) => e.position),
+      ['1', '2', '3', '4'],
+    );
     const sampled = lines((await run(NASNET, ['events', '--store', store, '--type', 'ArchitectureSampled'])).stdout);
-    assert.deepEqual(sampled.map((e) => e.revision), ['1', '2']);
+    assert.deepEqual(
+      sampled.map((e) => e.revision),
+      ['1', '2'],
+    );
     const trials = lines((await run(NASNET, ['events', '--store', store, '--prefix', 'trial-', '--after', '1'])).stdout);
-    assert.deepEqual(trials.map((e) => e.stream), ['trial-cli-0']);
+    assert.deepEqual(
+      trials.map((e) => e.stream),
+      ['trial-cli-0'],
+    );
     const stream = lines((await run(NASNET, ['events', '--store', store, '--stream', 'experiment-cli', '--limit', '2'])).stdout);
-    assert.deepEqual(stream.map((e) => e.type), ['ExperimentCreated', 'ArchitectureSampled']);
+    assert.deepEqual(
+      stream.map((e) => e.type),
+      ['ExperimentCreated', 'ArchitectureSampled'],
+    );
   });
 
   it('follows the log live', async () => {
@@ -51,15 +67,21 @@ describe('nasnet events', () => {
     await s.append('trial-cli-0', [trainingProgressed('cli', 0, 1)], 0n);
     await s.close();
     assert.equal(await exited, 0);
-    assert.deepEqual(lines(out).map((e) => e.position), ['5']);
+    assert.deepEqual(
+      lines(out).map((e) => e.position),
+      ['5'],
+    );
   });
 
   it('names the bad argument or file, and exits 1', async () => {
-    await assert.rejects(run(NASNET, ['events', '--store', store, '--after', 'soon']), (error: { code: number; stderr: string }) => {
-      assert.equal(error.code, 1);
-      assert.match(error.stderr, /--after must be a global position \(a whole number\), got "soon"/);
-      return true;
-    });
+    await assert.rejects(
+      run(NASNET, ['events', '--store', store, '--after', 'soon']),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /--after must be a global position \(a whole number\), got "soon"/);
+        return true;
+      },
+    );
     const notes = join(dir, 'notes.txt');
     await writeFile(notes, 'not a database');
     await assert.rejects(run(NASNET, ['events', '--store', `sqlite:${notes}`]), (error: { code: number; stderr: string }) => {

@@ -52,7 +52,14 @@ const count = (all: RecordedEvent[], type: string) => all.filter((event) => even
 async function killedAndResumed(name: string, flags: string[], configFields: Record<string, unknown>): Promise<RecordedEvent[]> {
   const path = join(dir, `${name}.db`);
   const config = join(dir, `${name}.json`);
-  await writeFile(config, JSON.stringify({ trainerOptions: { delayMs: 40 }, trials: { maxAttempts: 5, leaseSeconds: 60, retryBackoffSeconds: 0.05, failureReward: 0 }, ...configFields }));
+  await writeFile(
+    config,
+    JSON.stringify({
+      trainerOptions: { delayMs: 40 },
+      trials: { maxAttempts: 5, leaseSeconds: 60, retryBackoffSeconds: 0.05, failureReward: 0 },
+      ...configFields,
+    }),
+  );
   const base = ['--store', `sqlite:${path}`, '--json'];
   const kill = async (args: string[], afterLines: number) => {
     const child = spawn(process.execPath, [NASNET, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -67,18 +74,47 @@ async function killedAndResumed(name: string, flags: string[], configFields: Rec
       });
       child.once('exit', () => resolve());
     });
-    await new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      child.exitCode !== null || child.signalCode !== null ? resolve(null) : child.once('exit', resolve),
+    );
   };
   const randomLines = () => 5 + Math.floor(Math.random() * 40);
-  await kill(['search', '--trainer', 'synthetic', '--config', config, ...flags, '--samples', '24', '--batch', '4', '--workers', '2', '--experiment-id', 'k', ...base], randomLines());
+  await kill(
+    [
+      'search',
+      '--trainer',
+      'synthetic',
+      '--config',
+      config,
+      ...flags,
+      '--samples',
+      '24',
+      '--batch',
+      '4',
+      '--workers',
+      '2',
+      '--experiment-id',
+      'k',
+      ...base,
+    ],
+    randomLines(),
+  );
   for (let round = 0; round < 2; round++) await kill(['resume', 'k', '--workers', '2', ...base], randomLines());
   const last = await nasnet(['resume', 'k', '--workers', '2', ...base]);
   assert.equal(last.code, 0, last.stderr);
   assert.equal(lastJson(last.stdout).status, 'completed');
   const all = await events(path);
-  const sampled = all.filter((event) => event.type === 'ArchitectureSampled').map((event) => (event.data as { index: number }).index);
-  assert.deepEqual(sampled.sort((a, b) => a - b), Array.from({ length: 24 }, (_, i) => i), 'each index sampled exactly once');
-  const rewarded = all.filter((event) => event.type === 'RewardReported').map((event) => (event.data as { sampleId: string }).sampleId);
+  const sampled = all
+    .filter((event) => event.type === 'ArchitectureSampled')
+    .map((event) => (event.data as { index: number }).index);
+  assert.deepEqual(
+    sampled.sort((a, b) => a - b),
+    Array.from({ length: 24 }, (_, i) => i),
+    'each index sampled exactly once',
+  );
+  const rewarded = all
+    .filter((event) => event.type === 'RewardReported')
+    .map((event) => (event.data as { sampleId: string }).sampleId);
   assert.equal(new Set(rewarded).size, 24);
   assert.equal(rewarded.length, 24, 'one reward per sample');
   assert.equal(count(all, 'PolicyUpdated'), 6);
@@ -89,7 +125,9 @@ async function killedAndResumed(name: string, flags: string[], configFields: Rec
 }
 
 describe('nasnet search (end to end)', () => {
-  it('--preset tiny with the tfjs trainer completes, learns more than chance, and passes the audit', { timeout: 300_000 }, async () => {
+  it('--preset tiny with the tfjs trainer completes, learns more than chance, and passes the audit', {
+    timeout: 300_000,
+  }, async () => {
     const store = `sqlite:${join(dir, 'tiny.db')}`;
     const run = await nasnet(['search', '--preset', 'tiny', '--store', store, '--experiment-id', 'tiny', '--json']);
     assert.equal(run.code, 0, run.stderr);
@@ -112,15 +150,23 @@ describe('nasnet search (end to end)', () => {
     assert.equal(JSON.parse(audit.stdout).ok, true);
     // Batch norm was recalibrated on the training images (all 384 of tiny's) before every reward, and the config says so.
     const logged = await nasnet(['events', '--store', store, '--type', 'ExperimentCreated', '--type', 'TrainingCompleted']);
-    const [created, ...completed] = logged.stdout.trim().split('\n').map((line) => JSON.parse(line) as { data: Record<string, unknown> });
+    const [created, ...completed] = logged.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { data: Record<string, unknown> });
     assert.equal((created!.data.config as { training: Record<string, unknown> }).training.batchNormRecalibration, 512);
     assert.ok(completed.length >= 1);
-    for (const event of completed) assert.deepEqual(event.data.evaluation, { batchNorm: 'recalibrated', recalibrationImages: 384 });
+    for (const event of completed)
+      assert.deepEqual(event.data.evaluation, { batchNorm: 'recalibrated', recalibrationImages: 384 });
     const exported = await nasnet(['export', 'tiny', '--store', store, '--top', '3', '--format', 'json']);
-    const rows = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as { rank: number; reward: number });
+    const rows = exported.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { rank: number; reward: number });
     assert.ok(rows.length >= 1 && rows.length <= 3);
     assert.equal(rows[0]!.reward, summary.bestReward);
-    for (const format of ['text', 'dot', 'darts']) assert.equal((await nasnet(['export', 'tiny', '--store', store, '--top', '1', '--format', format])).code, 0);
+    for (const format of ['text', 'dot', 'darts'])
+      assert.equal((await nasnet(['export', 'tiny', '--store', store, '--top', '1', '--format', format])).code, 0);
 
     // The search kept the read models current as it ran; a replay from the log gives the same tables.
     const live = await readModels(join(dir, 'tiny.db'));
@@ -133,17 +179,33 @@ describe('nasnet search (end to end)', () => {
     assert.deepEqual(await readModels(join(dir, 'tiny.db')), live);
   });
 
-  it('survives kill -9 at random moments: resume completes it, nothing is sampled twice or lost, and the audit passes', { timeout: 240_000 }, async () => {
+  it('survives kill -9 at random moments: resume completes it, nothing is sampled twice or lost, and the audit passes', {
+    timeout: 240_000,
+  }, async () => {
     await killedAndResumed('killed', [], {});
   });
 
-  it('survives kill -9 with --strategy evolution too: mutants of the population are drawn, resumed exactly, and the audit passes', { timeout: 240_000 }, async () => {
+  it('survives kill -9 with --strategy evolution too: mutants of the population are drawn, resumed exactly, and the audit passes', {
+    timeout: 240_000,
+  }, async () => {
     // A population of two batches, so most of the 24 samples are mutants.
-    const all = await killedAndResumed('evolution', ['--strategy', 'evolution'], { controller: { batchSize: 4, populationSize: 8, tournamentSize: 3 } });
-    const samples = all.filter((event) => event.type === 'ArchitectureSampled').map((event) => event.data as { index: number; actions: number[] });
+    const all = await killedAndResumed('evolution', ['--strategy', 'evolution'], {
+      controller: { batchSize: 4, populationSize: 8, tournamentSize: 3 },
+    });
+    const samples = all
+      .filter((event) => event.type === 'ArchitectureSampled')
+      .map((event) => event.data as { index: number; actions: number[] });
     samples.sort((a, b) => a.index - b.index);
-    const oneChangeFromEarlier = samples.filter(({ index, actions }) => index >= 8 && samples.some((earlier) => earlier.index < index && earlier.actions.filter((a, t) => a !== actions[t]).length === 1));
-    assert.equal(oneChangeFromEarlier.length, 16, 'every sample after the first two batches is a one-decision mutant of an earlier one');
+    const oneChangeFromEarlier = samples.filter(
+      ({ index, actions }) =>
+        index >= 8 &&
+        samples.some((earlier) => earlier.index < index && earlier.actions.filter((a, t) => a !== actions[t]).length === 1),
+    );
+    assert.equal(
+      oneChangeFromEarlier.length,
+      16,
+      'every sample after the first two batches is a one-decision mutant of an earlier one',
+    );
   });
 
   it('two worker processes on one SQLite file never train the same trial twice', { timeout: 180_000 }, async () => {
@@ -151,18 +213,44 @@ describe('nasnet search (end to end)', () => {
     const store = `sqlite:${path}`;
     const config = join(dir, 'slow.json');
     await writeFile(config, JSON.stringify({ trainerOptions: { delayMs: 30 } }));
-    const controller = nasnet(['search', '--trainer', 'synthetic', '--config', config, '--samples', '16', '--batch', '8', '--workers', '0', '--experiment-id', 'w', '--store', store, '--json']);
+    const controller = nasnet([
+      'search',
+      '--trainer',
+      'synthetic',
+      '--config',
+      config,
+      '--samples',
+      '16',
+      '--batch',
+      '8',
+      '--workers',
+      '0',
+      '--experiment-id',
+      'w',
+      '--store',
+      store,
+      '--json',
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const workers = [0, 1].map(() => nasnet(['worker', '--trainer', 'synthetic', '--experiment', 'w', '--workers', '2', '--store', store, '--json']));
+    const workers = [0, 1].map(() =>
+      nasnet(['worker', '--trainer', 'synthetic', '--experiment', 'w', '--workers', '2', '--store', store, '--json']),
+    );
     const [search, ...done] = await Promise.all([controller, ...workers]);
     assert.equal(search.code, 0, search.stderr);
     for (const worker of done) assert.equal(worker.code, 0, worker.stderr);
     const trained = done.map((worker) => lastJson(worker.stdout).trained as number);
-    assert.equal(trained[0]! + trained[1]!, 16 - done.reduce((sum, worker) => sum + (lastJson(worker.stdout).reused as number), 0));
+    assert.equal(
+      trained[0]! + trained[1]!,
+      16 - done.reduce((sum, worker) => sum + (lastJson(worker.stdout).reused as number), 0),
+    );
     const all = await events(path);
-    const claims = all.filter((event) => event.type === 'TrialClaimed').map((event) => (event.data as { sampleId: string }).sampleId);
+    const claims = all
+      .filter((event) => event.type === 'TrialClaimed')
+      .map((event) => (event.data as { sampleId: string }).sampleId);
     assert.equal(new Set(claims).size, claims.length, 'no trial claimed twice');
-    const writers = new Set(all.filter((event) => event.type === 'TrialClaimed').map((event) => (event.data as { workerId: string }).workerId));
+    const writers = new Set(
+      all.filter((event) => event.type === 'TrialClaimed').map((event) => (event.data as { workerId: string }).workerId),
+    );
     assert.equal(writers.size, 2, 'both worker processes trained');
   });
 
@@ -174,7 +262,10 @@ describe('nasnet search (end to end)', () => {
     const typo = join(dir, 'typo.json');
     await writeFile(typo, JSON.stringify({ epocs: 3 }));
     const bigTournament = join(dir, 'big-tournament.json');
-    await writeFile(bigTournament, JSON.stringify({ strategy: 'evolution', controller: { populationSize: 4, tournamentSize: 5 } }));
+    await writeFile(
+      bigTournament,
+      JSON.stringify({ strategy: 'evolution', controller: { populationSize: 4, tournamentSize: 5 } }),
+    );
     const cases: Array<[string[], RegExp]> = [
       [['search', '--samples', 'many'], /--samples must be a whole number >= 1, got "many"/],
       [['search', '--strategy', 'annealing'], /--strategy must be one of ppo, reinforce, random, evolution, got "annealing"/],
@@ -182,11 +273,14 @@ describe('nasnet search (end to end)', () => {
       [['search', '--experiment-id', 'a b'], /--experiment-id must be .* got "a b"/],
       [['search', '--config', badConfig], /config file .*bad-config\.json: samples must be >= 1 \(got -3\)/],
       [['search', '--config', typo], /config file .*typo\.json: epocs is not a known setting/],
-      [['search', '--config', bigTournament], /config file .*big-tournament\.json: controller\.tournamentSize must be <= populationSize \(4\).*\(got 5\)/],
+      [
+        ['search', '--config', bigTournament],
+        /config file .*big-tournament\.json: controller\.tournamentSize must be <= populationSize \(4\).*\(got 5\)/,
+      ],
       [['search', '--config', join(dir, 'missing.json')], /--config ".*missing\.json" cannot be read: no such file/],
       [['search', '--trainer', './nowhere.js', '--workers', '1'], /--trainer "\.\/nowhere\.js"/],
       [['search', '--dataset', join(dir, 'no-such-dir')], /--dataset ".*no-such-dir"/],
-      [["search", "--F", "32", "--filters", "4"], /--F .* --filters .*not both/],
+      [['search', '--F', '32', '--filters', '4'], /--F .* --filters .*not both/],
       [['status', 'nope'], /no experiment "nope"/],
       [['resume', 'nope'], /no experiment "nope"/],
       [['status', 'x', '--store', 'mysql://db'], /store must be sqlite:<path> or esdb:\/\/host:port \(got "mysql:\/\/db"\)/],

@@ -39,10 +39,26 @@ async function transferEvents(path: string, transferId: string): Promise<Recorde
 describe('resolving --genotype', () => {
   const path = join(dir, 'searches.db');
   let store: SqliteEventStore;
-  const searched = simulateExperiment({ experimentId: 'cli', strategy: 'random', seed: 3, batches: 2, reward: targetSimilarity(NASNET_A), controller: { batchSize: 4 } });
+  const searched = simulateExperiment({
+    experimentId: 'cli',
+    strategy: 'random',
+    seed: 3,
+    batches: 2,
+    reward: targetSimilarity(NASNET_A),
+    controller: { batchSize: 4 },
+  });
   // Every reward ties; the first sample's is a failure, which never counts as best.
-  const flat = simulateExperiment({ experimentId: 'flat', strategy: 'random', seed: 4, batches: 1, reward: () => 0.5, controller: { batchSize: 4 } }).map((event) =>
-    event.type === 'RewardReported' && event.data.sampleId === 'flat-0' ? { ...event, data: { ...event.data, reward: 0.9, source: 'failure' as const } } : event,
+  const flat = simulateExperiment({
+    experimentId: 'flat',
+    strategy: 'random',
+    seed: 4,
+    batches: 1,
+    reward: () => 0.5,
+    controller: { batchSize: 4 },
+  }).map((event) =>
+    event.type === 'RewardReported' && event.data.sampleId === 'flat-0'
+      ? { ...event, data: { ...event.data, reward: 0.9, source: 'failure' as const } }
+      : event,
   );
   before(async () => {
     store = await openSqliteStore(path);
@@ -70,8 +86,14 @@ describe('resolving --genotype', () => {
     assert.equal(byId.source, 'cli#cli-3');
     assert.deepEqual(byId.genotype, third.type === 'ArchitectureSampled' ? third.data.genotype : null);
     assert.deepEqual((await resolveGenotypeSource('cli#3', opener)).genotype, byId.genotype);
-    await assert.rejects(resolveGenotypeSource('cli#cli-99', opener), /^Error: --genotype "cli#cli-99": experiment "cli" has no sample "cli-99" \(8 sampled\)$/);
-    await assert.rejects(resolveGenotypeSource('nope#best', opener), /^Error: --genotype "nope#best": no experiment "nope" in the store$/);
+    await assert.rejects(
+      resolveGenotypeSource('cli#cli-99', opener),
+      /^Error: --genotype "cli#cli-99": experiment "cli" has no sample "cli-99" \(8 sampled\)$/,
+    );
+    await assert.rejects(
+      resolveGenotypeSource('nope#best', opener),
+      /^Error: --genotype "nope#best": no experiment "nope" in the store$/,
+    );
     await assert.rejects(resolveGenotypeSource('a b#best', opener), /--genotype "a b#best": experiment id "a b" is not valid/);
   });
 
@@ -89,21 +111,45 @@ describe('resolving --genotype', () => {
 describe('nasnet train', () => {
   it('records the training as a transfer stream: requested, progress per epoch, completed', async () => {
     const path = join(dir, 'train.db');
-    const { stdout } = await run(NASNET, ['train', '--genotype', 'nasnet-a', ...TINY, '--store', `sqlite:${path}`, '--transfer-id', 'tiny-1']);
-    const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const { stdout } = await run(NASNET, [
+      'train',
+      '--genotype',
+      'nasnet-a',
+      ...TINY,
+      '--store',
+      `sqlite:${path}`,
+      '--transfer-id',
+      'tiny-1',
+    ]);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.deepEqual(lines[0], { transferId: 'tiny-1', source: 'nasnet-a', backend: 'wasm', device: 'CPU (WebAssembly SIMD)' });
     const { result } = lines.at(-1) as { result: Record<string, unknown> };
 
     const events = await transferEvents(path, 'tiny-1');
-    assert.deepEqual(events.map((e) => e.type), ['TransferRequested', 'TransferProgressed', 'TransferCompleted']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['TransferRequested', 'TransferProgressed', 'TransferCompleted'],
+    );
     const [requested, progressed, completed] = events;
-    assert.ok(requested?.type === 'TransferRequested' && progressed?.type === 'TransferProgressed' && completed?.type === 'TransferCompleted');
+    assert.ok(
+      requested?.type === 'TransferRequested' &&
+        progressed?.type === 'TransferProgressed' &&
+        completed?.type === 'TransferCompleted',
+    );
     assert.equal(requested.data.source, 'nasnet-a');
     assert.deepEqual(requested.data.genotype, NASNET_A);
     // NASNet-A's normal cell concatenates 6 states: F = 4 × 6 × filters.
     assert.deepEqual([requested.data.N, requested.data.F, requested.data.dataset], [1, 48, 'fashion-mnist-mini']);
     assert.deepEqual(
-      [requested.data.config['maxTrainExamples'], requested.data.config['epochs'], requested.data.config['filters'], requested.data.config['backend']],
+      [
+        requested.data.config['maxTrainExamples'],
+        requested.data.config['epochs'],
+        requested.data.config['filters'],
+        requested.data.config['backend'],
+      ],
       [64, 1, 2, 'wasm'],
     );
     assert.deepEqual([progressed.data.epoch, progressed.data.epochs], [1, 1]);
@@ -116,7 +162,10 @@ describe('nasnet train', () => {
     assert.equal(progressed.metadata.causationId, requested.id);
 
     // The same transfer id again is refused before anything is trained or written.
-    await assert.rejects(run(NASNET, ['train', ...TINY, '--store', `sqlite:${path}`, '--transfer-id', 'tiny-1']), /--transfer-id "tiny-1": that transfer is already in the store/);
+    await assert.rejects(
+      run(NASNET, ['train', ...TINY, '--store', `sqlite:${path}`, '--transfer-id', 'tiny-1']),
+      /--transfer-id "tiny-1": that transfer is already in the store/,
+    );
     assert.equal((await transferEvents(path, 'tiny-1')).length, 3);
   });
 
@@ -133,7 +182,10 @@ describe('nasnet train', () => {
       },
     );
     const events = await transferEvents(path, 'no-data');
-    assert.deepEqual(events.map((e) => e.type), ['TransferRequested', 'TransferFailed']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['TransferRequested', 'TransferFailed'],
+    );
     const failed = events[1]!;
     assert.ok(failed.type === 'TransferFailed');
     assert.match(failed.data.reason, /holds no dataset/);
@@ -142,11 +194,14 @@ describe('nasnet train', () => {
 
   it('refuses an unknown experiment in --genotype, naming it, and writes nothing', async () => {
     const path = join(dir, 'empty.db');
-    await assert.rejects(run(NASNET, ['train', '--genotype', 'nope#best', ...TINY, '--store', `sqlite:${path}`]), (error: { code: number; stderr: string }) => {
-      assert.equal(error.code, 1);
-      assert.match(error.stderr, /--genotype "nope#best": no experiment "nope" in the store/);
-      return true;
-    });
+    await assert.rejects(
+      run(NASNET, ['train', '--genotype', 'nope#best', ...TINY, '--store', `sqlite:${path}`]),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /--genotype "nope#best": no experiment "nope" in the store/);
+        return true;
+      },
+    );
     const store = await openSqliteStore(path);
     try {
       assert.equal(await store.headPosition(), 0n);

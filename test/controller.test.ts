@@ -146,13 +146,19 @@ describe('learning', () => {
     assert.equal(update.stats!.epochs, 4);
     assert.ok(update.stats!.clipFraction >= 0 && update.stats!.clipFraction <= 1);
     assert.notEqual(update.paramsDigestAfter, update.paramsDigestBefore);
-    assert.throws(() => strategy.update(drawn.map((sample) => ({ sample, reward: 1 }))), /drawn by policy version 0, not the current 1/);
+    assert.throws(
+      () => strategy.update(drawn.map((sample) => ({ sample, reward: 1 }))),
+      /drawn by policy version 0, not the current 1/,
+    );
   });
 });
 
 describe('determinism and state', () => {
   it('gives bit-identical digests in two separate processes and in this one', async () => {
-    const [a, b] = await Promise.all([run(process.execPath, ['--import', 'tsx', CHILD]), run(process.execPath, ['--import', 'tsx', CHILD])]);
+    const [a, b] = await Promise.all([
+      run(process.execPath, ['--import', 'tsx', CHILD]),
+      run(process.execPath, ['--import', 'tsx', CHILD]),
+    ]);
     const digests = JSON.parse(a.stdout) as string[];
     assert.equal(digests.length, 4);
     assert.deepEqual(JSON.parse(b.stdout), digests);
@@ -187,7 +193,10 @@ describe('determinism and state', () => {
   });
 
   it('refuses bad settings, naming the field and the value', () => {
-    assert.throws(() => createStrategy('annealing', 1), /strategy must be one of ppo, reinforce, random, evolution \(got "annealing"\)/);
+    assert.throws(
+      () => createStrategy('annealing', 1),
+      /strategy must be one of ppo, reinforce, random, evolution \(got "annealing"\)/,
+    );
     assert.throws(() => controllerConfig({ learningRate: -1 }), /controller config learningRate .*\(got -1\)/);
     assert.throws(() => controllerConfig({ ppoEpochs: 2.5 }), /controller config ppoEpochs .*\(got 2.5\)/);
     assert.throws(() => createStrategy('ppo', 1.5), /seed must be an integer \(got 1.5\)/);

@@ -49,7 +49,10 @@ describe('cell layout (the dashboard cell drawings)', () => {
     const kinds = (kind: string) => layout.nodes.filter((n) => n.kind === kind);
     assert.equal(kinds('input').length, 2);
     assert.equal(kinds('op').length, 10);
-    assert.deepEqual(kinds('combine').map((n) => n.label), ['add', 'add', 'add', 'add', 'add']);
+    assert.deepEqual(
+      kinds('combine').map((n) => n.label),
+      ['add', 'add', 'add', 'add', 'add'],
+    );
     assert.equal(kinds('output').length, 1);
     assert.equal(layout.levels, 1, 'every NASNet-A normal block reads only the cell inputs');
     assert.equal(layout.edges.length, 10 + 10 + 6);
@@ -57,12 +60,21 @@ describe('cell layout (the dashboard cell drawings)', () => {
     assert.equal(nodes.get('h1')!.label, 'h[i-1]');
     assert.ok(nodes.get('h1')!.x < nodes.get('h0')!.x, 'h[i-1] left of h[i]');
     const out = nodes.get('out')!;
-    assert.ok(layout.nodes.every((n) => n === out || n.y > out.y), 'the output is the top node');
-    assert.ok(kinds('input').every((n) => layout.nodes.every((m) => m.y <= n.y)), 'the inputs are the bottom nodes');
+    assert.ok(
+      layout.nodes.every((n) => n === out || n.y > out.y),
+      'the output is the top node',
+    );
+    assert.ok(
+      kinds('input').every((n) => layout.nodes.every((m) => m.y <= n.y)),
+      'the inputs are the bottom nodes',
+    );
     assert.equal(nodes.get('b0A')!.label, 'sep 5x5');
     assert.match(nodes.get('b2')!.title, /avg_pool3x3\(h\[i\]\), identity\(h\[i-1\]\)/);
     assert.deepEqual(
-      layout.edges.filter((e) => e.to === 'out').map((e) => e.from).sort(),
+      layout.edges
+        .filter((e) => e.to === 'out')
+        .map((e) => e.from)
+        .sort(),
       ['b0', 'b1', 'b2', 'b3', 'b4', 'h1'],
     );
     assertDrawable(layout);
@@ -72,8 +84,12 @@ describe('cell layout (the dashboard cell drawings)', () => {
     const layout = layoutCell(NASNET_A.reduction, NASNET_A.reductionConcat);
     const nodes = byId(layout);
     assert.equal(layout.levels, 2);
-    for (const upper of ['b3', 'b4']) for (const lower of ['b0', 'b1', 'b2']) assert.ok(nodes.get(upper)!.y < nodes.get(lower)!.y);
-    assert.ok(layout.edges.some((e) => e.from === 'b1' && e.to === 'b3A'), 'identity(b1) feeds b3');
+    for (const upper of ['b3', 'b4'])
+      for (const lower of ['b0', 'b1', 'b2']) assert.ok(nodes.get(upper)!.y < nodes.get(lower)!.y);
+    assert.ok(
+      layout.edges.some((e) => e.from === 'b1' && e.to === 'b3A'),
+      'identity(b1) feeds b3',
+    );
     assert.deepEqual(layout.outputs, [3, 4, 5, 6]);
     assertDrawable(layout);
   });
@@ -119,7 +135,12 @@ describe('cell layout (the dashboard cell drawings)', () => {
 });
 
 describe('reward chart model', () => {
-  const points = Array.from({ length: 12 }, (_, i) => ({ index: i, sampleId: `e-${i}`, reward: 0.3 + 0.02 * i, source: i === 5 ? 'REUSED' : 'TRAINED' }));
+  const points = Array.from({ length: 12 }, (_, i) => ({
+    index: i,
+    sampleId: `e-${i}`,
+    reward: 0.3 + 0.02 * i,
+    source: i === 5 ? 'REUSED' : 'TRAINED',
+  }));
   const updates = [0, 1, 2].map((k) => ({
     version: k + 1,
     sampleIds: [0, 1, 2, 3].map((j) => `e-${4 * k + j}`),
@@ -171,10 +192,21 @@ describe('policy-update table', () => {
     population: null,
     ...extra,
   });
-  const texts = (strategy: string, updates: PolicyUpdateInput[]) => policyUpdateRows(strategy, updates).map((row) => row.cells.map((cell) => cell.text));
+  const texts = (strategy: string, updates: PolicyUpdateInput[]) =>
+    policyUpdateRows(strategy, updates).map((row) => row.cells.map((cell) => cell.text));
 
   it('shows PPO statistics, newest first, with the digest cut short', () => {
-    assert.deepEqual(policyUpdateColumns('ppo'), ['version', 'samples', 'mean reward', 'baseline before → after', 'loss', 'approx KL', 'clip fraction', 'entropy', 'digest after']);
+    assert.deepEqual(policyUpdateColumns('ppo'), [
+      'version',
+      'samples',
+      'mean reward',
+      'baseline before → after',
+      'loss',
+      'approx KL',
+      'clip fraction',
+      'entropy',
+      'digest after',
+    ]);
     const rows = texts('ppo', [update(1, { loss: -0.0123, approxKl: 0.00001, clipFraction: 0, entropy: 65.4321 }), update(2)]);
     assert.deepEqual(rows[1], ['v1', '2', '0.5000', '— → 0.4500', '-0.01230', '1.00e-5', '0', '65.43', 'abababababab']);
     assert.deepEqual(rows[0]!.slice(0, 1), ['v2']);
@@ -182,9 +214,28 @@ describe('policy-update table', () => {
   });
 
   it('shows evolution’s population per update: its size, best reward and best member', () => {
-    assert.deepEqual(policyUpdateColumns('evolution'), ['version', 'samples', 'mean reward', 'baseline before → after', 'population', 'population best', 'best member', 'digest after']);
-    const rows = policyUpdateRows('evolution', [update(1, { populationSize: 2, population: [{ id: 'e-1', reward: 0.75 }] }), update(2, { populationSize: 4, population: [] })]);
-    assert.deepEqual(rows[1]!.cells.slice(4, 7), [{ text: '2' }, { text: '0.7500' }, { text: 'e-1', className: 'sample-id', sampleId: 'e-1' }]);
-    assert.deepEqual(rows[0]!.cells.slice(4, 7).map((cell) => cell.text), ['4', '—', '—']);
+    assert.deepEqual(policyUpdateColumns('evolution'), [
+      'version',
+      'samples',
+      'mean reward',
+      'baseline before → after',
+      'population',
+      'population best',
+      'best member',
+      'digest after',
+    ]);
+    const rows = policyUpdateRows('evolution', [
+      update(1, { populationSize: 2, population: [{ id: 'e-1', reward: 0.75 }] }),
+      update(2, { populationSize: 4, population: [] }),
+    ]);
+    assert.deepEqual(rows[1]!.cells.slice(4, 7), [
+      { text: '2' },
+      { text: '0.7500' },
+      { text: 'e-1', className: 'sample-id', sampleId: 'e-1' },
+    ]);
+    assert.deepEqual(
+      rows[0]!.cells.slice(4, 7).map((cell) => cell.text),
+      ['4', '—', '—'],
+    );
   });
 });

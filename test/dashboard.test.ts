@@ -24,9 +24,12 @@ import { simulateExperiment } from './support/simulate.ts';
 // The page is checked in a real browser: Debian's chromium, driven by playwright-core (no
 // browser download). CI installs the package; without it this suite says why it skipped.
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
+const skip = existsSync(CHROMIUM)
+  ? false
+  : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
 /** NASNET_SCREENSHOT=1 rewrites docs/dashboard.png (the README's picture); CI leaves the repository alone. */
-const SCREENSHOT = process.env.NASNET_SCREENSHOT === '1' ? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url)) : null;
+const SCREENSHOT =
+  process.env.NASNET_SCREENSHOT === '1' ? fileURLToPath(new URL('../docs/dashboard.png', import.meta.url)) : null;
 
 const EXPERIMENT = 'dash';
 // The screenshot wants a curve with a shape; the check itself is as good and faster with fewer samples.
@@ -82,7 +85,8 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
       signal: stop.signal,
       tickMs: 20,
       onActivity: (activity) => {
-        if (activity.kind === 'updated' && activity.policyVersion === STOP_AFTER_VERSION) stop.abort(new Error('the test stops here'));
+        if (activity.kind === 'updated' && activity.policyVersion === STOP_AFTER_VERSION)
+          stop.abort(new Error('the test stops here'));
       },
     });
     assert.equal(first.status, 'stopped');
@@ -131,7 +135,10 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
     await page.goto(`${base}/?experiment=${EXPERIMENT}`);
     await waitForCount('#reward-curve svg .sample-dot', curve.samples.length);
     assert.equal(await count('#reward-curve svg .mean-point'), STOP_AFTER_VERSION);
-    assert.match((await page.getAttribute('#reward-curve svg .mean-line', 'd')) ?? '', new RegExp(`^M[\\d.]+,[\\d.]+( L[\\d.]+,[\\d.]+){${STOP_AFTER_VERSION - 1}}$`));
+    assert.match(
+      (await page.getAttribute('#reward-curve svg .mean-line', 'd')) ?? '',
+      new RegExp(`^M[\\d.]+,[\\d.]+( L[\\d.]+,[\\d.]+){${STOP_AFTER_VERSION - 1}}$`),
+    );
     assert.ok(await page.getAttribute('#reward-curve svg .baseline-line', 'd'));
     assert.deepEqual(await page.locator('#reward-curve .axis-title').allTextContents(), ['reward', 'sample index']);
 
@@ -144,7 +151,11 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
       assert.equal(await svg.locator('[data-kind="output"]').count(), 1);
       assert.ok((await svg.locator('path.edge').count()) >= 21);
     }
-    const drawnOps = await page.locator('.best-cell').first().locator('.cell-graph[data-cell="normal"] [data-kind="op"] text').allTextContents();
+    const drawnOps = await page
+      .locator('.best-cell')
+      .first()
+      .locator('.cell-graph[data-cell="normal"] [data-kind="op"] text')
+      .allTextContents();
     const bestOps = best[0]!.genotype.normal.flatMap(([opA, , opB]) => [OP_LABELS[opA], OP_LABELS[opB]]);
     assert.deepEqual(drawnOps.sort(), bestOps.sort(), 'the first drawing is the best cell');
     assert.equal(await page.getAttribute('.best-cell', 'data-sample-id'), best[0]!.sampleId);
@@ -154,7 +165,9 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
     const newest = page.locator('#policy-updates table tbody tr').first();
     assert.equal(await newest.getAttribute('data-version'), String(STOP_AFTER_VERSION));
     assert.ok((await newest.textContent())!.includes(updates.at(-1)!.paramsDigestAfter.slice(0, 12)));
-    await page.waitForFunction(() => document.querySelector('#audit-status')?.textContent?.startsWith('audit passed'), null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#audit-status')?.textContent?.startsWith('audit passed'), null, {
+      timeout: 10_000,
+    });
     assert.equal(await page.textContent('#audit-status'), `audit passed: ${STOP_AFTER_VERSION} updates reproduced`);
 
     const listed = page.locator(`#experiment-list [data-experiment-id="${EXPERIMENT}"]`);
@@ -179,9 +192,19 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
     const updates = SAMPLES / BATCH;
     await waitForCount('#reward-curve svg .sample-dot', SAMPLES);
     await waitForCount('#policy-updates table tbody tr', updates);
-    await page.waitForFunction(() => document.querySelector('[data-fact="status"]')?.textContent === 'completed', null, { timeout: 10_000 });
-    await page.waitForFunction((n) => document.querySelector('#audit-status')?.textContent === `audit passed: ${n} updates reproduced`, updates, { timeout: 10_000 });
-    assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true, 'the page was not reloaded');
+    await page.waitForFunction(() => document.querySelector('[data-fact="status"]')?.textContent === 'completed', null, {
+      timeout: 10_000,
+    });
+    await page.waitForFunction(
+      (n) => document.querySelector('#audit-status')?.textContent === `audit passed: ${n} updates reproduced`,
+      updates,
+      { timeout: 10_000 },
+    );
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      true,
+      'the page was not reloaded',
+    );
     assert.match((await page.locator(`#experiment-list [data-experiment-id="${EXPERIMENT}"]`).textContent())!, /completed/);
     assert.deepEqual(pageErrors, []);
 
@@ -193,19 +216,32 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
 
   it('selects another experiment from the list and shows its failed audit in red', async () => {
     // The controller's events of a short search, one reward raised after the fact.
-    const log = simulateExperiment({ experimentId: 'tampered', strategy: 'ppo', seed: 3, batches: 2, controller: { batchSize: 3 }, reward: () => 0.5 });
+    const log = simulateExperiment({
+      experimentId: 'tampered',
+      strategy: 'ppo',
+      seed: 3,
+      batches: 2,
+      controller: { batchSize: 3 },
+      reward: () => 0.5,
+    });
     const reward = log.filter((e) => e.type === 'RewardReported')[1]!;
     (reward.data as { reward: number }).reward = 0.75;
-    for (const { stream, position: _position, revision: _revision, ...event } of log) await store.append(stream, [event as NasnetEvent], 'any');
+    for (const { stream, position: _position, revision: _revision, ...event } of log)
+      await store.append(stream, [event as NasnetEvent], 'any');
     await projector.caughtUp();
 
     const entry = page.locator('#experiment-list [data-experiment-id="tampered"]');
     await entry.waitFor({ timeout: 10_000 });
     await entry.click();
     await page.waitForURL(/\?experiment=tampered$/);
-    await page.waitForFunction(() => document.querySelector('#audit-status')?.classList.contains('failed'), null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#audit-status')?.classList.contains('failed'), null, {
+      timeout: 10_000,
+    });
     const status = (await page.textContent('#audit-status'))!;
-    assert.match(status, /^audit failed at position \d+ \(PolicyUpdated\): reward of tampered-1 in PolicyUpdated v1 — expected 0\.75, found 0\.5$/);
+    assert.match(
+      status,
+      /^audit failed at position \d+ \(PolicyUpdated\): reward of tampered-1 in PolicyUpdated v1 — expected 0\.75, found 0\.5$/,
+    );
     assert.equal(await page.$eval('#audit-status', (node) => getComputedStyle(node).color), 'rgb(198, 40, 40)');
     await waitForCount('#reward-curve svg .sample-dot', 6);
     assert.equal(await entry.getAttribute('aria-current'), 'true');

@@ -49,7 +49,8 @@ const fixturePixel = (i: number, y: number, x: number) => (i * 31 + y * 7 + x) %
 
 function idxImages(count: number, rows: number, cols: number, magic = 0x00000803): Buffer {
   const pixels = Buffer.alloc(count * rows * cols);
-  for (let i = 0; i < count; i++) for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) pixels[(i * rows + y) * cols + x] = fixturePixel(i, y, x);
+  for (let i = 0; i < count; i++)
+    for (let y = 0; y < rows; y++) for (let x = 0; x < cols; x++) pixels[(i * rows + y) * cols + x] = fixturePixel(i, y, x);
   return Buffer.concat([be32(magic), be32(count), be32(rows), be32(cols), pixels]);
 }
 
@@ -171,7 +172,14 @@ describe('IDX loader', () => {
     const full = idxImages(3, 4, 4); // 16 + 48 = 64 bytes
     const images = writeFile('train-images-idx3-ubyte', full.subarray(0, 60));
     const labels = writeFile('train-labels-idx1-ubyte', idxLabels([0, 1, 2]));
-    throwsNaming(() => readIdxSplit(images, labels, 10), images, 'truncated', '64 bytes', 'holds 60 bytes', 'fetch the file again');
+    throwsNaming(
+      () => readIdxSplit(images, labels, 10),
+      images,
+      'truncated',
+      '64 bytes',
+      'holds 60 bytes',
+      'fetch the file again',
+    );
     const gz = writeFile('train-images-idx3-ubyte.gz', gzipSync(full.subarray(0, 60)));
     throwsNaming(() => readIdxSplit(gz, labels, 10), gz, 'truncated', '64 bytes', '60 bytes (after gunzip)');
     const header = writeFile('t10k-labels-idx1-ubyte', Buffer.from([0, 0, 8, 1, 0]));
@@ -207,7 +215,11 @@ describe('IDX loader', () => {
   it('names the missing files of an incomplete directory', () => {
     const dir = writeIdxDir(freshDir(), false);
     rmSync(join(dir, 't10k-labels-idx1-ubyte'));
-    throwsNaming(() => loadIdxDirectory(dir, { name: 'x', classNames: MNIST_CLASS_NAMES }), dir, 'missing t10k-labels-idx1-ubyte');
+    throwsNaming(
+      () => loadIdxDirectory(dir, { name: 'x', classNames: MNIST_CLASS_NAMES }),
+      dir,
+      'missing t10k-labels-idx1-ubyte',
+    );
   });
 });
 
@@ -262,8 +274,14 @@ describe('splitValidation', () => {
     const tags = (s: Split) => Array.from({ length: s.count }, (_, i) => tagOf(s.images, i));
     const trainTags = new Set(tags(train));
     const validationTags = tags(validation);
-    assert.ok(validationTags.every((t) => !trainTags.has(t)), 'a validation example is also in train');
-    assert.deepEqual([...trainTags, ...validationTags].sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i));
+    assert.ok(
+      validationTags.every((t) => !trainTags.has(t)),
+      'a validation example is also in train',
+    );
+    assert.deepEqual(
+      [...trainTags, ...validationTags].sort((a, b) => a - b),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
     // labels travel with their images
     for (const s of [train, validation]) for (let i = 0; i < s.count; i++) assert.equal(s.labels[i], s.images[i * 4 + 2]);
   });
@@ -299,7 +317,10 @@ describe('normalisation', () => {
     const [batch] = [...batches(split, { batchSize: 2, normalise: stats })];
     assert.ok(batch);
     // channel 0 has std 0: centred only; channel 1: ±1
-    assert.deepEqual([...batch.x.subarray(0, 3)].map((v) => Math.round(v * 1000) / 1000), [0, -1, -1.342]);
+    assert.deepEqual(
+      [...batch.x.subarray(0, 3)].map((v) => Math.round(v * 1000) / 1000),
+      [0, -1, -1.342],
+    );
     const plain = [...batches(split, { batchSize: 2 })][0]!;
     assert.ok(Math.abs(plain.x[5]! - 51 / 255) < 1e-7, 'without statistics pixels are scaled to [0, 1]');
   });
@@ -361,20 +382,36 @@ describe('augmentation', () => {
 describe('batches', () => {
   const split = taggedSplit(Array.from({ length: 103 }, (_, i) => i % 10));
   const epochTags = (options: Parameters<typeof batches>[1]) =>
-    [...batches(split, options)].flatMap((b) => Array.from({ length: b.size }, (_, i) => Math.round(b.x[i * 4]! * 255) + 256 * Math.round(b.x[i * 4 + 1]! * 255)));
+    [...batches(split, options)].flatMap((b) =>
+      Array.from({ length: b.size }, (_, i) => Math.round(b.x[i * 4]! * 255) + 256 * Math.round(b.x[i * 4 + 1]! * 255)),
+    );
 
   it('visits every example exactly once per epoch, in NHWC floats with int32 labels', () => {
     const all = [...batches(split, { batchSize: 16, shuffle: true, seed: 5 })];
-    assert.deepEqual(all.map((b) => b.size), [16, 16, 16, 16, 16, 16, 7]);
+    assert.deepEqual(
+      all.map((b) => b.size),
+      [16, 16, 16, 16, 16, 16, 7],
+    );
     for (const b of all) {
       assert.ok(b.x instanceof Float32Array && b.y instanceof Int32Array);
       assert.equal(b.x.length, b.size * 4);
       for (let i = 0; i < b.size; i++) assert.equal(b.y[i], Math.round(b.x[i * 4 + 2]! * 255), 'label matches its image');
     }
     const tags = epochTags({ batchSize: 16, shuffle: true, seed: 5 });
-    assert.deepEqual([...tags].sort((a, b) => a - b), Array.from({ length: 103 }, (_, i) => i));
-    assert.notDeepEqual(tags, [...tags].sort((a, b) => a - b), 'shuffled');
-    assert.deepEqual(epochTags({ batchSize: 10 }), Array.from({ length: 103 }, (_, i) => i), 'in order without shuffle');
+    assert.deepEqual(
+      [...tags].sort((a, b) => a - b),
+      Array.from({ length: 103 }, (_, i) => i),
+    );
+    assert.notDeepEqual(
+      tags,
+      [...tags].sort((a, b) => a - b),
+      'shuffled',
+    );
+    assert.deepEqual(
+      epochTags({ batchSize: 10 }),
+      Array.from({ length: 103 }, (_, i) => i),
+      'in order without shuffle',
+    );
     assert.equal(epochTags({ batchSize: 16, dropLast: true }).length, 96);
   });
 
@@ -383,13 +420,17 @@ describe('batches', () => {
     assert.deepEqual(order(1), order(1));
     assert.notDeepEqual(order(1), order(2));
     // augmentation draws from its own stream: turning it on keeps the order (tags survive padding 0)
-    assert.deepEqual(epochTags({ batchSize: 32, shuffle: true, seed: 9, epoch: 1, augment: { padding: 0, flip: false } }), order(1));
+    assert.deepEqual(
+      epochTags({ batchSize: 32, shuffle: true, seed: 9, epoch: 1, augment: { padding: 0, flip: false } }),
+      order(1),
+    );
   });
 
   it('augments deterministically and needs a seed to shuffle or augment', () => {
     const images = Uint8Array.from({ length: 10 * 48 }, (_, i) => (i * 13) % 256);
     const rgb: Split = { images, labels: new Uint8Array(10), count: 10, imageShape: [4, 4, 3] };
-    const xs = (seed: number) => [...batches(rgb, { batchSize: 4, seed, augment: { padding: 1, flip: true } })].map((b) => [...b.x]);
+    const xs = (seed: number) =>
+      [...batches(rgb, { batchSize: 4, seed, augment: { padding: 1, flip: true } })].map((b) => [...b.x]);
     assert.deepEqual(xs(1), xs(1));
     assert.notDeepEqual(xs(1), xs(2));
     assert.equal(xs(1).flat().length, 480);
@@ -412,24 +453,31 @@ describe('loadDataset', () => {
     assert.equal(ds.test.count, 1510);
     assert.deepEqual(classCounts(ds.train.labels, 10), new Array(10).fill(755));
     assert.deepEqual(classCounts(ds.test.labels, 10), new Array(10).fill(151));
-    const bytes = ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz', 't10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'LICENSE', 'NOTICE']
+    const bytes = [
+      'train-images-idx3-ubyte.gz',
+      'train-labels-idx1-ubyte.gz',
+      't10k-images-idx3-ubyte.gz',
+      't10k-labels-idx1-ubyte.gz',
+      'LICENSE',
+      'NOTICE',
+    ]
       .map((f) => statSync(join(FASHION_MNIST_MINI_DIR, f)).size)
       .reduce((a, b) => a + b, 0);
     assert.ok(bytes <= 4_000_000, `${bytes} bytes`);
   });
 
-  it(
-    'loads fashion-mnist from Debian\'s /usr/share/datasets/fashion-mnist',
-    { skip: existsSync(DEBIAN_FASHION_MNIST_DIR) ? false : `${DEBIAN_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist)` },
-    () => {
-      const ds = loadDataset('fashion-mnist', { env: {} });
-      assert.equal(ds.source, DEBIAN_FASHION_MNIST_DIR);
-      assert.equal(ds.train.count, 60000);
-      assert.equal(ds.test.count, 10000);
-      assert.deepEqual(ds.imageShape, [28, 28, 1]);
-      assert.deepEqual(classCounts(ds.test.labels, 10), new Array(10).fill(1000));
-    },
-  );
+  it("loads fashion-mnist from Debian's /usr/share/datasets/fashion-mnist", {
+    skip: existsSync(DEBIAN_FASHION_MNIST_DIR)
+      ? false
+      : `${DEBIAN_FASHION_MNIST_DIR} is absent (apt-get install dataset-fashion-mnist)`,
+  }, () => {
+    const ds = loadDataset('fashion-mnist', { env: {} });
+    assert.equal(ds.source, DEBIAN_FASHION_MNIST_DIR);
+    assert.equal(ds.train.count, 60000);
+    assert.equal(ds.test.count, 10000);
+    assert.deepEqual(ds.imageShape, [28, 28, 1]);
+    assert.deepEqual(classCounts(ds.test.labels, 10), new Array(10).fill(1000));
+  });
 
   it('looks in $NASNET_DATA (or dataDir) before the system directory', () => {
     const data = freshDir();

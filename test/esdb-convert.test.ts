@@ -43,7 +43,9 @@ test('upcasts stored data to the current schema version', () => {
   const base = NASNET_CATALOGUE.schemas.ExperimentCreated!;
   const catalogue: EventCatalogue = {
     schemas: { ...NASNET_CATALOGUE.schemas, ExperimentCreated: { ...base, version: 2 } },
-    upcasters: [{ type: 'ExperimentCreated', fromVersion: 1, upcast: (data) => ({ ...data, codeVersion: `v${String(data.codeVersion)}` }) }],
+    upcasters: [
+      { type: 'ExperimentCreated', fromVersion: 1, upcast: (data) => ({ ...data, codeVersion: `v${String(data.codeVersion)}` }) },
+    ],
   };
   const event = experimentCreated('e2');
   const read = createEventReader(catalogue)(stored(event, 'experiment-e2', 0n, at));
@@ -55,7 +57,10 @@ test('upcasts stored data to the current schema version', () => {
 test('refuses stored events it cannot read faithfully', () => {
   const read = createEventReader(NASNET_CATALOGUE);
   const record = stored(experimentCreated('e3'), 'experiment-e3', 0n, at);
-  assert.throws(() => read({ ...record, metadata: { ...(record.metadata as object), schemaVersion: undefined } }), /schemaVersion/);
+  assert.throws(
+    () => read({ ...record, metadata: { ...(record.metadata as object), schemaVersion: undefined } }),
+    /schemaVersion/,
+  );
   assert.throws(() => read({ ...record, position: undefined }), /22\.6/);
   assert.throws(() => read({ ...record, position: { commit: 0n, prepare: 0n } }), /22\.6/);
   assert.throws(() => read({ ...record, data: ['not', 'an', 'object'] }), /not a JSON object/);

@@ -99,7 +99,11 @@ describe('event catalogue', () => {
     const poison = fc.constantFrom<unknown>(1n, Number.NaN, Number.POSITIVE_INFINITY, () => 0, new Set([1]), Symbol.iterator);
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string({ minLength: 1 }).filter((k) => !k.includes('.')), fc.jsonValue(), { minKeys: 1 }),
+        fc.dictionary(
+          fc.string({ minLength: 1 }).filter((k) => !k.includes('.')),
+          fc.jsonValue(),
+          { minKeys: 1 },
+        ),
         fc.nat(),
         poison,
         (object, pick, bad) => {
@@ -139,7 +143,11 @@ describe('upcasting', () => {
   const catalogue: EventCatalogue = {
     schemas: { ...NASNET_CATALOGUE.schemas, TrainingProgressed: { ...NASNET_CATALOGUE.schemas.TrainingProgressed!, version: 3 } },
     upcasters: [
-      { type: 'TrainingProgressed', fromVersion: 1, upcast: (data) => ({ ...data, metrics: { ...(data.metrics as object), v2: 1 } }) },
+      {
+        type: 'TrainingProgressed',
+        fromVersion: 1,
+        upcast: (data) => ({ ...data, metrics: { ...(data.metrics as object), v2: 1 } }),
+      },
       { type: 'TrainingProgressed', fromVersion: 2, upcast: ({ epochs, ...rest }) => ({ ...rest, totalEpochs: epochs ?? null }) },
     ],
   };
@@ -153,11 +161,14 @@ describe('upcasting', () => {
   });
 
   it('refuses versions newer than the code, missing steps and unknown types with a clear error', () => {
-    assert.throws(() => upcast('TrainingProgressed', 4, {}), (error: unknown) => {
-      assert.ok(error instanceof UnknownSchemaVersionError);
-      assert.match(error.message, /schema version 4, newer than this nasnet knows \(3\)/);
-      return true;
-    });
+    assert.throws(
+      () => upcast('TrainingProgressed', 4, {}),
+      (error: unknown) => {
+        assert.ok(error instanceof UnknownSchemaVersionError);
+        assert.match(error.message, /schema version 4, newer than this nasnet knows \(3\)/);
+        return true;
+      },
+    );
     const gappy = createUpcaster({ ...catalogue, upcasters: catalogue.upcasters.slice(1) });
     assert.throws(() => gappy('TrainingProgressed', 1, {}), /no upcaster takes TrainingProgressed from schema version 1/);
     assert.throws(() => upcast('Nope', 1, {}), /unknown to this nasnet/);

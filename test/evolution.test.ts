@@ -46,25 +46,45 @@ describe('evolution: configuration', () => {
     assert.deepEqual(evolutionSizes(controllerConfig()), { populationSize: 100, tournamentSize: 25 });
     assert.deepEqual(evolutionSizes(controllerConfig({ batchSize: 4 })), { populationSize: 20, tournamentSize: 5 });
     assert.deepEqual(evolutionSizes(controllerConfig({ batchSize: 1 })), { populationSize: 5, tournamentSize: 2 });
-    assert.deepEqual(evolutionSizes(controllerConfig({ batchSize: 20, populationSize: 3 })), { populationSize: 3, tournamentSize: 3 }, 'S never exceeds P');
+    assert.deepEqual(
+      evolutionSizes(controllerConfig({ batchSize: 20, populationSize: 3 })),
+      { populationSize: 3, tournamentSize: 3 },
+      'S never exceeds P',
+    );
     assert.deepEqual(evolutionSizes(controllerConfig(SMALL)), { populationSize: 8, tournamentSize: 3 });
     assert.deepEqual(evolution(1, { batchSize: 6 }).settings, { populationSize: 30, tournamentSize: 8 });
   });
 
   it('given a tournament larger than the population, when configured, then it is refused naming the field and the value', () => {
-    assert.throws(() => controllerConfig({ populationSize: 8, tournamentSize: 9 }), /controller config tournamentSize must be <= populationSize \(8\).*\(got 9\)/);
-    assert.throws(() => createStrategy('evolution', 1, { batchSize: 4, tournamentSize: 21 }), /tournamentSize must be <= populationSize \(20, the default 5 × batchSize 4\).*\(got 21\)/);
+    assert.throws(
+      () => controllerConfig({ populationSize: 8, tournamentSize: 9 }),
+      /controller config tournamentSize must be <= populationSize \(8\).*\(got 9\)/,
+    );
+    assert.throws(
+      () => createStrategy('evolution', 1, { batchSize: 4, tournamentSize: 21 }),
+      /tournamentSize must be <= populationSize \(20, the default 5 × batchSize 4\).*\(got 21\)/,
+    );
     assert.throws(() => controllerConfig({ populationSize: 0 }), /controller config populationSize .*\(got 0\)/);
     assert.throws(() => controllerConfig({ tournamentSize: 2.5 }), /controller config tournamentSize .*\(got 2.5\)/);
     assert.throws(
-      () => validateSearchConfig(testSearchConfig({ strategy: 'evolution', controller: { batchSize: 4, populationSize: 4, tournamentSize: 5 } })),
+      () =>
+        validateSearchConfig(
+          testSearchConfig({ strategy: 'evolution', controller: { batchSize: 4, populationSize: 4, tournamentSize: 5 } }),
+        ),
       /^SearchConfigError: controller.tournamentSize must be <= populationSize \(4\).*\(got 5\)$/,
     );
   });
 
   it('given evolution settings in a PPO config, when PPO samples and learns, then its samples and digests are unchanged', () => {
     const plain = createStrategy('ppo', 5, { batchSize: 4, ppoEpochs: 1, hiddenSize: 16, embeddingSize: 8 });
-    const extra = createStrategy('ppo', 5, { batchSize: 4, ppoEpochs: 1, hiddenSize: 16, embeddingSize: 8, populationSize: 8, tournamentSize: 3 });
+    const extra = createStrategy('ppo', 5, {
+      batchSize: 4,
+      ppoEpochs: 1,
+      hiddenSize: 16,
+      embeddingSize: 8,
+      populationSize: 8,
+      tournamentSize: 3,
+    });
     assert.equal(extra.digest(), plain.digest());
     assert.deepEqual(step(extra, 0, 4), step(plain, 0, 4));
     assert.equal(extra.digest(), plain.digest());
@@ -109,7 +129,8 @@ describe('evolution: sampling', () => {
       assert.deepEqual([decision.cell, decision.block], [origin.mutation.cell, origin.mutation.block]);
       assert.notEqual(origin.mutation.to, origin.mutation.from);
       assert.ok(origin.mutation.to >= 0 && origin.mutation.to < decision.choices);
-      const expectedLogProb = Math.log(1 / 2) + Math.log(1 / 5) + Math.log(1 / 2) + Math.log(1 / 2) + Math.log(1 / (decision.choices - 1));
+      const expectedLogProb =
+        Math.log(1 / 2) + Math.log(1 / 5) + Math.log(1 / 2) + Math.log(1 / 2) + Math.log(1 / (decision.choices - 1));
       assert.ok(Math.abs(sample.logProb - expectedLogProb) < 1e-12, `logProb ${sample.logProb} vs ${expectedLogProb}`);
       assert.equal(sample.entropy, -sample.logProb);
       assert.ok(Number.isFinite(sample.logProb));
@@ -132,7 +153,11 @@ describe('evolution: sampling', () => {
       else inputTargets.add(`${mutation.block}:${mutation.to}`);
     }
     assert.equal(sites.size, 2 * 5 * 2 * 2, 'every (cell, block, pair, kind)');
-    assert.deepEqual([...opTargets].sort((a, b) => a - b), Array.from({ length: 12 }, (_, i) => i + 1), 'every op other than the parent’s');
+    assert.deepEqual(
+      [...opTargets].sort((a, b) => a - b),
+      Array.from({ length: 12 }, (_, i) => i + 1),
+      'every op other than the parent’s',
+    );
     // Block k may read states 0..k+1; the parent reads 0, so 1..k+1 are the other choices: 1+2+3+4+5 = 15.
     assert.equal(inputTargets.size, 15);
   });
@@ -176,7 +201,10 @@ describe('evolution: updates, ageing and state', () => {
       paramsDigestAfter: strategy.digest(),
     });
     assert.notEqual(update.paramsDigestAfter, before);
-    assert.throws(() => strategy.update(drawn.map((sample) => ({ sample, reward: 1 }))), /drawn by policy version 0, not the current 1/);
+    assert.throws(
+      () => strategy.update(drawn.map((sample) => ({ sample, reward: 1 }))),
+      /drawn by policy version 0, not the current 1/,
+    );
   });
 
   it('given the same seed and rewards, when run twice, then samples and digests agree after every update; one changed reward changes the digest', () => {
@@ -229,9 +257,18 @@ describe('evolution: updates, ageing and state', () => {
   it('given a corrupt snapshot, when restored, then it is refused naming the member and the value', () => {
     const snapshot = evolution(5).snapshot();
     const member = { actions: Array(50).fill(0), reward: 0.5 };
-    assert.throws(() => restoreStrategy({ ...snapshot, population: [{ ...member, reward: Number.NaN }] }), /population\[0\]\.reward must be a finite number/);
-    assert.throws(() => restoreStrategy({ ...snapshot, population: [member, { ...member, actions: [...member.actions.slice(0, 49), 7] }] }), /population\[1\]: action 49 .*got 7/);
-    assert.throws(() => restoreStrategy({ ...snapshot, population: Array(9).fill(member) }), /population holds 9 members, more than populationSize 8/);
+    assert.throws(
+      () => restoreStrategy({ ...snapshot, population: [{ ...member, reward: Number.NaN }] }),
+      /population\[0\]\.reward must be a finite number/,
+    );
+    assert.throws(
+      () => restoreStrategy({ ...snapshot, population: [member, { ...member, actions: [...member.actions.slice(0, 49), 7] }] }),
+      /population\[1\]: action 49 .*got 7/,
+    );
+    assert.throws(
+      () => restoreStrategy({ ...snapshot, population: Array(9).fill(member) }),
+      /population holds 9 members, more than populationSize 8/,
+    );
   });
 });
 
@@ -253,9 +290,13 @@ describe('evolution: audit', () => {
   });
 
   it('given a reward raised after the fact, when audited, then the update that used it is named', () => {
-    const log = tamper((e) => e.type === 'RewardReported', (e) => {
-      if (e.type === 'RewardReported') e.data.reward += 0.25;
-    }, 9);
+    const log = tamper(
+      (e) => e.type === 'RewardReported',
+      (e) => {
+        if (e.type === 'RewardReported') e.data.reward += 0.25;
+      },
+      9,
+    );
     const { ok, firstDivergence } = auditExperiment(log);
     assert.equal(ok, false);
     assert.equal(firstDivergence!.what, 'reward of evo-9 in PolicyUpdated v3');
@@ -277,9 +318,12 @@ describe('evolution: audit', () => {
   });
 
   it('given a mutant whose actions were edited, when audited, then that sample is named', () => {
-    const log = tamper((e) => e.type === 'ArchitectureSampled' && e.data.index === 13, (e) => {
-      if (e.type === 'ArchitectureSampled') e.data.actions[7] = (e.data.actions[7]! + 1) % 13;
-    });
+    const log = tamper(
+      (e) => e.type === 'ArchitectureSampled' && e.data.index === 13,
+      (e) => {
+        if (e.type === 'ArchitectureSampled') e.data.actions[7] = (e.data.actions[7]! + 1) % 13;
+      },
+    );
     assert.equal(auditExperiment(log).firstDivergence!.what, 'actions of sample 13');
   });
 });

@@ -46,7 +46,17 @@ function fakePlugin(): TrainerPlugin {
     async train(job, context) {
       context.progress({ epoch: 1, epochs: 1, metrics: { loss: 1 } });
       if (job.sampleId.endsWith('-1') && job.attempt === 1) throw new TrainingFailure('out of memory', true);
-      return { validationAccuracy: score(job.genotype), testAccuracy: 0.5, loss: 0.5, params: 1234, multAdds: 5_000_000_000, seconds: 0.01, imagesPerSec: 1, backend: 'fake', device: 'none' };
+      return {
+        validationAccuracy: score(job.genotype),
+        testAccuracy: 0.5,
+        loss: 0.5,
+        params: 1234,
+        multAdds: 5_000_000_000,
+        seconds: 0.01,
+        imagesPerSec: 1,
+        backend: 'fake',
+        device: 'none',
+      };
     },
   };
 }
@@ -59,7 +69,11 @@ interface GqlResult<T = Record<string, unknown>> {
 }
 
 async function post(server: GraphqlServer, body: string, headers: Record<string, string> = {}): Promise<GqlResult> {
-  const response = await server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const response = await server.yoga.fetch('http://localhost/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   const raw = await response.text();
   let parsed: Partial<GqlResult> = {};
   try {
@@ -70,7 +84,12 @@ async function post(server: GraphqlServer, body: string, headers: Record<string,
   return { status: response.status, data: parsed.data, errors: parsed.errors, raw };
 }
 
-function gql(server: GraphqlServer, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult> {
+function gql(
+  server: GraphqlServer,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
+): Promise<GqlResult> {
   return post(server, JSON.stringify({ query, variables }), headers);
 }
 
@@ -82,7 +101,12 @@ async function data<T>(server: GraphqlServer, query: string, variables?: Record<
   return result.data as T;
 }
 
-async function errorOf(server: GraphqlServer, query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) {
+async function errorOf(
+  server: GraphqlServer,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers?: Record<string, string>,
+) {
   const result = await gql(server, query, variables, headers);
   assert.ok(result.errors && result.errors.length > 0, `expected an error, got ${result.raw}`);
   return { ...result.errors[0]!, status: result.status, raw: result.raw };
@@ -104,10 +128,32 @@ before(async () => {
   cleanup.push(() => store.close());
   // A real search, then an experiment whose id extends the first (its streams match g1's prefixes), and one left running.
   await createExperiment(store, { experimentId: 'g1', config: config(), seed: 3, codeVersion: 'test', writerId: 'test' });
-  const outcome = await runSearch({ store, experimentId: 'g1', writerId: 'host/1/a', plugin: fakePlugin(), workers: 2, signal: new AbortController().signal, tickMs: 20 });
+  const outcome = await runSearch({
+    store,
+    experimentId: 'g1',
+    writerId: 'host/1/a',
+    plugin: fakePlugin(),
+    workers: 2,
+    signal: new AbortController().signal,
+    tickMs: 20,
+  });
   assert.equal(outcome.status, 'completed');
-  await createExperiment(store, { experimentId: 'g1-2', config: config({ samples: 4 }), seed: 4, codeVersion: 'test', writerId: 'test' });
-  await runSearch({ store, experimentId: 'g1-2', writerId: 'host/1/b', plugin: fakePlugin(), workers: 1, signal: new AbortController().signal, tickMs: 20 });
+  await createExperiment(store, {
+    experimentId: 'g1-2',
+    config: config({ samples: 4 }),
+    seed: 4,
+    codeVersion: 'test',
+    writerId: 'test',
+  });
+  await runSearch({
+    store,
+    experimentId: 'g1-2',
+    writerId: 'host/1/b',
+    plugin: fakePlugin(),
+    workers: 1,
+    signal: new AbortController().signal,
+    tickMs: 20,
+  });
   await createExperiment(store, { experimentId: 'running', config: config(), seed: 5, codeVersion: 'test', writerId: 'test' });
 
   const projectorDb = await openReadModels(storePath);
@@ -151,7 +197,14 @@ describe('GraphQL queries', () => {
   it('pages through samples by index and by reward without gaps or repeats, one trials query per page', async () => {
     const query = `query($after: String, $order: SampleOrder) { experiment(id: "g1") { samples(first: 5, after: $after, orderBy: $order) {
       edges { cursor node { ${SAMPLE_FIELDS} trials { id attempt status } } } pageInfo { hasNextPage endCursor } } } }`;
-    type Page = { experiment: { samples: { edges: Array<{ cursor: string; node: { id: string; index: number; reward: number; trials: unknown[] } }>; pageInfo: { hasNextPage: boolean; endCursor: string } } } };
+    type Page = {
+      experiment: {
+        samples: {
+          edges: Array<{ cursor: string; node: { id: string; index: number; reward: number; trials: unknown[] } }>;
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+        };
+      };
+    };
     for (const order of ['INDEX', 'REWARD_DESC']) {
       const seen: Array<{ id: string; index: number; reward: number }> = [];
       let afterCursor: string | null = null;
@@ -167,13 +220,26 @@ describe('GraphQL queries', () => {
       }
       assert.equal(pages, 3);
       assert.equal(new Set(seen.map((s) => s.id)).size, 12, `${order}: every sample once`);
-      if (order === 'INDEX') assert.deepEqual(seen.map((s) => s.index), [...Array(12).keys()]);
-      else for (let i = 1; i < seen.length; i++) assert.ok(seen[i - 1]!.reward > seen[i]!.reward || (seen[i - 1]!.reward === seen[i]!.reward && seen[i - 1]!.index < seen[i]!.index), 'reward order');
+      if (order === 'INDEX')
+        assert.deepEqual(
+          seen.map((s) => s.index),
+          [...Array(12).keys()],
+        );
+      else
+        for (let i = 1; i < seen.length; i++)
+          assert.ok(
+            seen[i - 1]!.reward > seen[i]!.reward ||
+              (seen[i - 1]!.reward === seen[i]!.reward && seen[i - 1]!.index < seen[i]!.index),
+            'reward order',
+          );
     }
 
     // Trials come from one batched query per request, not one per sample.
     const statements: string[] = [];
-    const spied = queryDb as unknown as Record<'all' | 'get' | 'allPrepared', (sql: string, ...rest: unknown[]) => Promise<unknown>>;
+    const spied = queryDb as unknown as Record<
+      'all' | 'get' | 'allPrepared',
+      (sql: string, ...rest: unknown[]) => Promise<unknown>
+    >;
     const originals = { all: spied.all, get: spied.get, allPrepared: spied.allPrepared };
     for (const name of ['all', 'get', 'allPrepared'] as const) {
       spied[name] = function (this: unknown, sql: string, ...rest: unknown[]) {
@@ -183,13 +249,24 @@ describe('GraphQL queries', () => {
       };
     }
     try {
-      const page = await data<Page>(server, `{ experiment(id: "g1") { samples(first: 12) { edges { node { id trials { id worker plugin backend status validationAccuracy testAccuracy params multAdds seconds error } } } } } }`);
+      const page = await data<Page>(
+        server,
+        `{ experiment(id: "g1") { samples(first: 12) { edges { node { id trials { id worker plugin backend status validationAccuracy testAccuracy params multAdds seconds error } } } } } }`,
+      );
       const edges = page.experiment.samples.edges;
       assert.equal(edges.length, 12);
       assert.ok(statements.length <= 3, `${statements.length} statements for 12 samples and their trials`);
       assert.equal(statements.filter((sql) => sql.includes('rm_trials')).length, 1, 'one trials query');
-      const retried = edges.find((e) => e.node.id === 'g1-1')!.node.trials as Array<{ attempt?: number; status: string; error: string | null; multAdds: number }>;
-      assert.deepEqual(retried.map((t) => t.status), ['FAILED', 'COMPLETED']);
+      const retried = edges.find((e) => e.node.id === 'g1-1')!.node.trials as Array<{
+        attempt?: number;
+        status: string;
+        error: string | null;
+        multAdds: number;
+      }>;
+      assert.deepEqual(
+        retried.map((t) => t.status),
+        ['FAILED', 'COMPLETED'],
+      );
       assert.equal(retried[0]!.error, 'out of memory');
       assert.equal(retried[1]!.multAdds, 5_000_000_000, 'multiply-adds beyond 32 bits');
     } finally {
@@ -198,11 +275,23 @@ describe('GraphQL queries', () => {
   });
 
   it('serves best cells, cells as blocks, concat, text and dot, policy updates and the reward curve', async () => {
-    type Cell = { blocks: Array<{ inputA: number; inputB: number; opA: string; opB: string; combine: string }>; concat: number[]; text: string; dot: string };
+    type Cell = {
+      blocks: Array<{ inputA: number; inputB: number; opA: string; opB: string; combine: string }>;
+      concat: number[];
+      text: string;
+      dot: string;
+    };
     const { experiment } = await data<{
       experiment: {
         bestReward: number;
-        bestCells: Array<{ id: string; reward: number; cellHash: string; genotype: typeof NASNET_A; normal: Cell; reduction: Cell }>;
+        bestCells: Array<{
+          id: string;
+          reward: number;
+          cellHash: string;
+          genotype: typeof NASNET_A;
+          normal: Cell;
+          reduction: Cell;
+        }>;
         policyUpdates: Array<Record<string, unknown>>;
         rewardCurve: Array<{ index: number; reward: number; source: string; bestSoFar: number }>;
       };
@@ -230,19 +319,36 @@ describe('GraphQL queries', () => {
     const recorded = (await allEvents(store)).filter((e) => e.type === 'PolicyUpdated' && e.data.experimentId === 'g1');
     assert.deepEqual(
       experiment.policyUpdates.map((u) => [u.version, u.paramsDigestAfter, u.position, (u.sampleIds as string[]).length]),
-      recorded.map((e) => [e.type === 'PolicyUpdated' ? e.data.policyVersion : -1, e.type === 'PolicyUpdated' ? e.data.paramsDigestAfter : '', e.position.toString(), 4]),
+      recorded.map((e) => [
+        e.type === 'PolicyUpdated' ? e.data.policyVersion : -1,
+        e.type === 'PolicyUpdated' ? e.data.paramsDigestAfter : '',
+        e.position.toString(),
+        4,
+      ]),
     );
     assert.equal(typeof experiment.policyUpdates[0]!.approxKl, 'number', 'PPO statistics');
 
-    assert.deepEqual(experiment.rewardCurve.map((p) => p.index), [...Array(12).keys()]);
+    assert.deepEqual(
+      experiment.rewardCurve.map((p) => p.index),
+      [...Array(12).keys()],
+    );
     assert.equal(experiment.rewardCurve.at(-1)!.bestSoFar, experiment.bestReward);
     assert.ok(experiment.rewardCurve.every((p) => p.source === 'TRAINED'));
 
-    const thin = await data<{ experiment: { rewardCurve: Array<{ index: number; bestSoFar: number }> } }>(server, '{ experiment(id: "g1") { rewardCurve(maxPoints: 4) { index bestSoFar } } }');
-    assert.deepEqual(thin.experiment.rewardCurve.map((p) => p.index), [0, 4, 7, 11]);
+    const thin = await data<{ experiment: { rewardCurve: Array<{ index: number; bestSoFar: number }> } }>(
+      server,
+      '{ experiment(id: "g1") { rewardCurve(maxPoints: 4) { index bestSoFar } } }',
+    );
+    assert.deepEqual(
+      thin.experiment.rewardCurve.map((p) => p.index),
+      [0, 4, 7, 11],
+    );
     assert.equal(thin.experiment.rewardCurve.at(-1)!.bestSoFar, experiment.bestReward);
 
-    const { sample } = await data<{ sample: { id: string; index: number } | null }>(server, '{ sample(id: "g1-7") { id index } }');
+    const { sample } = await data<{ sample: { id: string; index: number } | null }>(
+      server,
+      '{ sample(id: "g1-7") { id index } }',
+    );
     assert.deepEqual(sample, { id: 'g1-7', index: 7 });
   });
 
@@ -251,7 +357,15 @@ describe('GraphQL queries', () => {
     const query = `query($after: String, $experimentId: ID, $types: [String!]) { events(first: 7, after: $after, experimentId: $experimentId, types: $types) {
       edges { cursor node { id position stream revision type version experimentId data metadata { timestamp correlationId writerId } } }
       pageInfo { hasNextPage endCursor } } }`;
-    type Events = { events: { edges: Array<{ cursor: string; node: { position: string; stream: string; type: string; experimentId: string | null; revision: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    type Events = {
+      events: {
+        edges: Array<{
+          cursor: string;
+          node: { position: string; stream: string; type: string; experimentId: string | null; revision: string };
+        }>;
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+    };
     const readAllPages = async (variables: Record<string, unknown>) => {
       const positions: string[] = [];
       const nodes: Events['events']['edges'][number]['node'][] = [];
@@ -269,13 +383,23 @@ describe('GraphQL queries', () => {
       return { positions, nodes };
     };
     const everything = await readAllPages({});
-    assert.deepEqual(everything.positions, log.map((e) => e.position.toString()), 'the whole log, in order, once');
+    assert.deepEqual(
+      everything.positions,
+      log.map((e) => e.position.toString()),
+      'the whole log, in order, once',
+    );
     assert.equal(everything.nodes[0]!.revision, '0');
 
     const g1 = await readAllPages({ experimentId: 'g1' });
     const expected = log.filter((e) => (e.data as { experimentId?: string }).experimentId === 'g1');
-    assert.deepEqual(g1.positions, expected.map((e) => e.position.toString()));
-    assert.ok(g1.nodes.every((n) => n.experimentId === 'g1'), 'no event of g1-2');
+    assert.deepEqual(
+      g1.positions,
+      expected.map((e) => e.position.toString()),
+    );
+    assert.ok(
+      g1.nodes.every((n) => n.experimentId === 'g1'),
+      'no event of g1-2',
+    );
     assert.ok(g1.nodes.some((n) => n.stream.startsWith('trial-g1-')) && g1.nodes.some((n) => n.stream === 'experiment-g1'));
 
     const rewards = await readAllPages({ experimentId: 'g1', types: ['RewardReported', 'PolicyUpdated'] });
@@ -285,7 +409,10 @@ describe('GraphQL queries', () => {
     );
     // A sparse filter: every match once, however far apart.
     const completions = await readAllPages({ types: ['ExperimentCompleted'] });
-    assert.deepEqual(completions.positions, log.filter((e) => e.type === 'ExperimentCompleted').map((e) => e.position.toString()));
+    assert.deepEqual(
+      completions.positions,
+      log.filter((e) => e.type === 'ExperimentCompleted').map((e) => e.position.toString()),
+    );
     assert.equal(completions.positions.length, 2);
 
     const { headPosition } = await data<{ headPosition: string }>(server, '{ headPosition }');
@@ -293,10 +420,9 @@ describe('GraphQL queries', () => {
   });
 
   it('audits an experiment', async () => {
-    const { audit } = await data<{ audit: { ok: boolean; checkedSamples: number; checkedUpdates: number; firstDivergence: unknown } }>(
-      server,
-      '{ audit(experimentId: "g1") { ok checkedSamples checkedUpdates firstDivergence { position what } } }',
-    );
+    const { audit } = await data<{
+      audit: { ok: boolean; checkedSamples: number; checkedUpdates: number; firstDivergence: unknown };
+    }>(server, '{ audit(experimentId: "g1") { ok checkedSamples checkedUpdates firstDivergence { position what } } }');
     assert.deepEqual(audit, { ok: true, checkedSamples: 12, checkedUpdates: 3, firstDivergence: null });
     const missing = await errorOf(server, '{ audit(experimentId: "nope") { ok } }');
     assert.match(missing.message, /no experiment "nope"/);
@@ -304,7 +430,11 @@ describe('GraphQL queries', () => {
 });
 
 /** Reads SSE messages from a response body until `until` accepts the list so far. */
-async function readSse(response: Response, until: (messages: Array<Record<string, unknown>>) => boolean, timeoutMs = 10_000): Promise<Array<Record<string, unknown>>> {
+async function readSse(
+  response: Response,
+  until: (messages: Array<Record<string, unknown>>) => boolean,
+  timeoutMs = 10_000,
+): Promise<Array<Record<string, unknown>>> {
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   const messages: Array<Record<string, unknown>> = [];
@@ -314,7 +444,12 @@ async function readSse(response: Response, until: (messages: Array<Record<string
     while (!until(messages)) {
       const chunk = await Promise.race([
         reader.read(),
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no SSE message in time; got ${JSON.stringify(messages)}`)), Math.max(1, deadline - Date.now()))),
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`no SSE message in time; got ${JSON.stringify(messages)}`)),
+            Math.max(1, deadline - Date.now()),
+          ),
+        ),
       ]);
       if (chunk.done) break;
       text += decoder.decode(chunk.value, { stream: true });
@@ -341,11 +476,39 @@ describe('GraphQL evolution populations', () => {
     const path = join(dir, 'evolution.db');
     const evoStore = await openSqliteStore(path);
     cleanup.push(() => evoStore.close());
-    await createExperiment(evoStore, { experimentId: 'evo', config: config({ strategy: 'evolution', controller: EVOLUTION, samples: 22 }), seed: 6, codeVersion: 'test', writerId: 'test' });
-    const outcome = await runSearch({ store: evoStore, experimentId: 'evo', writerId: 'host/1/e', plugin: fakePlugin(), workers: 2, signal: new AbortController().signal, tickMs: 20 });
+    await createExperiment(evoStore, {
+      experimentId: 'evo',
+      config: config({ strategy: 'evolution', controller: EVOLUTION, samples: 22 }),
+      seed: 6,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
+    const outcome = await runSearch({
+      store: evoStore,
+      experimentId: 'evo',
+      writerId: 'host/1/e',
+      plugin: fakePlugin(),
+      workers: 2,
+      signal: new AbortController().signal,
+      tickMs: 20,
+    });
     assert.equal(outcome.status, 'completed');
-    await createExperiment(evoStore, { experimentId: 'ppo', config: config({ samples: 4 }), seed: 6, codeVersion: 'test', writerId: 'test' });
-    await runSearch({ store: evoStore, experimentId: 'ppo', writerId: 'host/1/p', plugin: fakePlugin(), workers: 1, signal: new AbortController().signal, tickMs: 20 });
+    await createExperiment(evoStore, {
+      experimentId: 'ppo',
+      config: config({ samples: 4 }),
+      seed: 6,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
+    await runSearch({
+      store: evoStore,
+      experimentId: 'ppo',
+      writerId: 'host/1/p',
+      plugin: fakePlugin(),
+      workers: 1,
+      signal: new AbortController().signal,
+      tickMs: 20,
+    });
     const evoProjectorDb = await openReadModels(path);
     cleanup.push(() => evoProjectorDb.close());
     evoQueryDb = await openReadModels(path);
@@ -361,7 +524,9 @@ describe('GraphQL evolution populations', () => {
     const strategy = createStrategy('evolution', 6, EVOLUTION);
     assert.ok(strategy instanceof EvolutionStrategy);
     replayed = state.updates.map((update) => {
-      strategy.update(update.samples.map(({ sampleId, reward }) => ({ sample: state.samples.get(state.sampleIndex.get(sampleId)!)!, reward })));
+      strategy.update(
+        update.samples.map(({ sampleId, reward }) => ({ sample: state.samples.get(state.sampleIndex.get(sampleId)!)!, reward })),
+      );
       return strategy.members;
     });
   });
@@ -370,13 +535,18 @@ describe('GraphQL evolution populations', () => {
   type Member = { id: string; index: number; reward: number; actions: number[] };
 
   it('serves the population each update left, best first (ties to the youngest), without replaying the controller', async () => {
-    const { experiment } = await data<{ experiment: { strategy: string; policyUpdates: Array<{ version: number; populationSize: number; population: Member[] }> } }>(
+    const { experiment } = await data<{
+      experiment: { strategy: string; policyUpdates: Array<{ version: number; populationSize: number; population: Member[] }> };
+    }>(
       evoServer,
       '{ experiment(id: "evo") { strategy policyUpdates { version populationSize population(top: 8) { id index reward actions } } } }',
     );
     assert.equal(experiment.strategy, 'evolution');
     // 22 samples in batches of 4: five full batches and one of 2.
-    assert.deepEqual(experiment.policyUpdates.map((u) => u.version), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      experiment.policyUpdates.map((u) => u.version),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.equal(replayed.length, 6);
     experiment.policyUpdates.forEach((update, i) => {
       const truth = replayed[i]!;
@@ -386,17 +556,31 @@ describe('GraphQL evolution populations', () => {
       assert.deepEqual(update.population.map(key).sort(), truth.map(key).sort(), `v${update.version} members`);
       for (let k = 1; k < update.population.length; k++) {
         const [a, b] = [update.population[k - 1]!, update.population[k]!];
-        assert.ok(a.reward > b.reward || (a.reward === b.reward && a.index > b.index), `v${update.version} order at ${k}: ${JSON.stringify(update.population.map((m) => [m.index, m.reward]))}`);
+        assert.ok(
+          a.reward > b.reward || (a.reward === b.reward && a.index > b.index),
+          `v${update.version} order at ${k}: ${JSON.stringify(update.population.map((m) => [m.index, m.reward]))}`,
+        );
       }
       // The last 8 samples before the next batch (the sixth batch is short: 20 and 21 push out 12 and 13, not 16 and 17).
       const end = Math.min(update.version * 4, 22);
-      assert.deepEqual(update.population.map((m) => m.index).sort((a, b) => a - b), Array.from({ length: update.populationSize }, (_, k) => end - update.populationSize + k));
+      assert.deepEqual(
+        update.population.map((m) => m.index).sort((a, b) => a - b),
+        Array.from({ length: update.populationSize }, (_, k) => end - update.populationSize + k),
+      );
     });
 
-    const top = await data<{ experiment: { policyUpdates: Array<{ population: Member[] }> } }>(evoServer, '{ experiment(id: "evo") { policyUpdates { population { id reward } } } }');
+    const top = await data<{ experiment: { policyUpdates: Array<{ population: Member[] }> } }>(
+      evoServer,
+      '{ experiment(id: "evo") { policyUpdates { population { id reward } } } }',
+    );
     // The short last update asked for alone: its window is found without the others'.
-    const [alone] = await populationsAfterUpdates(evoQueryDb, 'evo', { batchSize: 4, populationSize: 8 }, [{ version: 6, top: 8 }]);
-    assert.deepEqual(alone!.best.map((m) => m.sampleId), experiment.policyUpdates.at(-1)!.population.map((m) => m.id));
+    const [alone] = await populationsAfterUpdates(evoQueryDb, 'evo', { batchSize: 4, populationSize: 8 }, [
+      { version: 6, top: 8 },
+    ]);
+    assert.deepEqual(
+      alone!.best.map((m) => m.sampleId),
+      experiment.policyUpdates.at(-1)!.population.map((m) => m.id),
+    );
     assert.equal(alone!.size, 8);
     assert.deepEqual(
       top.experiment.policyUpdates.map((u) => u.population.map((m) => m.id)),
@@ -408,8 +592,14 @@ describe('GraphQL evolution populations', () => {
   it('answers the dashboard’s own detail query (within the cost limit) with what its policy-update table shows', async () => {
     const source = await readFile(fileURLToPath(new URL('../graphql/dashboard/dashboard.js', import.meta.url)), 'utf8');
     const constant = (name: string) => source.match(new RegExp(`const ${name} = [\`']([^\`']*)[\`']`))![1]!;
-    const query = constant('DETAIL_QUERY').replaceAll('${EXPERIMENT_FIELDS}', constant('EXPERIMENT_FIELDS')).replaceAll('${CELL_FIELDS}', constant('CELL_FIELDS'));
-    const { experiment } = await data<{ experiment: { strategy: string; policyUpdates: PolicyUpdateInput[] } }>(evoServer, query, { id: 'evo' });
+    const query = constant('DETAIL_QUERY')
+      .replaceAll('${EXPERIMENT_FIELDS}', constant('EXPERIMENT_FIELDS'))
+      .replaceAll('${CELL_FIELDS}', constant('CELL_FIELDS'));
+    const { experiment } = await data<{ experiment: { strategy: string; policyUpdates: PolicyUpdateInput[] } }>(
+      evoServer,
+      query,
+      { id: 'evo' },
+    );
     const rows = policyUpdateRows(experiment.strategy, experiment.policyUpdates);
     const columns = policyUpdateColumns(experiment.strategy);
     const newest = Object.fromEntries(columns.map((column, i) => [column, rows[0]!.cells[i]!.text]));
@@ -477,7 +667,12 @@ describe('GraphQL mutation stopExperiment', () => {
 
   it('is refused without the bearer token, with a wrong one, and on a server started without one', async () => {
     const before = (await allEvents(store)).length;
-    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Bearer wrong' },
+      { authorization: TOKEN },
+      { authorization: `Basic ${TOKEN}` },
+    ]) {
       const error = await errorOf(server, stop, { id: 'running' }, headers);
       assert.equal(error.extensions?.code, 'UNAUTHENTICATED', error.raw);
     }
@@ -492,7 +687,8 @@ describe('GraphQL mutation stopExperiment', () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const status = '{ experiment(id: "running") { status sampleCount } }';
     // Asked twice, so the second answer may come from the response cache: it must not outlive the stop.
-    for (let i = 0; i < 2; i++) assert.deepEqual(await data(server, status), { experiment: { status: 'RUNNING', sampleCount: 0 } });
+    for (let i = 0; i < 2; i++)
+      assert.deepEqual(await data(server, status), { experiment: { status: 'RUNNING', sampleCount: 0 } });
     const headBefore = (await data<{ headPosition: string }>(server, '{ headPosition }')).headPosition;
     const result = await gql(server, stop, { id: 'running' }, auth);
     assert.equal(result.errors, undefined, result.raw);
@@ -502,7 +698,10 @@ describe('GraphQL mutation stopExperiment', () => {
     assert.equal(stopped[0]!.stream, 'experiment-running');
     assert.deepEqual(stopped[0]!.data, { experimentId: 'running', reason: 'stopped through GraphQL', samples: 0 });
     assert.deepEqual(await data(server, status), { experiment: { status: 'STOPPED', sampleCount: 0 } });
-    assert.equal((await data<{ headPosition: string }>(server, '{ headPosition }')).headPosition, stopped[0]!.position.toString());
+    assert.equal(
+      (await data<{ headPosition: string }>(server, '{ headPosition }')).headPosition,
+      stopped[0]!.position.toString(),
+    );
     assert.notEqual(headBefore, stopped[0]!.position.toString());
 
     assert.equal((await errorOf(server, stop, { id: 'running' }, auth)).extensions?.code, 'NOT_RUNNING');
@@ -519,8 +718,14 @@ describe('GraphQL limits', () => {
     assert.equal(samples.message, `first must be between 1 and ${DEFAULT_LIMITS.maxPageSize} (got 500)`);
     const events = await errorOf(server, 'query($n: Int) { events(first: $n) { edges { cursor } } }', { n: 101 });
     assert.equal(events.message, 'first must be between 1 and 100 (got 101)');
-    assert.match((await errorOf(server, '{ events(first: 0) { edges { cursor } } }')).message, /first must be between 1 and 100 \(got 0\)/);
-    assert.match((await errorOf(server, '{ experiment(id: "g1") { bestCells(top: -1) { id } } }')).message, /top must be between 1 and 100 \(got -1\)/);
+    assert.match(
+      (await errorOf(server, '{ events(first: 0) { edges { cursor } } }')).message,
+      /first must be between 1 and 100 \(got 0\)/,
+    );
+    assert.match(
+      (await errorOf(server, '{ experiment(id: "g1") { bestCells(top: -1) { id } } }')).message,
+      /top must be between 1 and 100 \(got -1\)/,
+    );
   });
 
   it('rejects operations over the maximum depth, cost, aliases and tokens before running them', async () => {
@@ -529,11 +734,16 @@ describe('GraphQL limits', () => {
     const depth = await errorOf(server, `{ __type(name: "Experiment") { fields { type { ${deep} } } } }`);
     assert.match(depth.message, /depth limit of 10 exceeded/);
 
-    const costly = '{ experiments { samples(first: 100) { edges { node { id normal { text dot blocks { opA opB } } reduction { text dot } trials { id status } } } } } }';
+    const costly =
+      '{ experiments { samples(first: 100) { edges { node { id normal { text dot blocks { opA opB } } reduction { text dot } trials { id status } } } } } }';
     const cost = await errorOf(server, costly);
     assert.equal(cost.extensions?.code, 'QUERY_TOO_COSTLY');
     // A variable counts as the largest page: no way around the estimate.
-    const viaVariable = await errorOf(server, costly.replace('{ experiments', 'query($n: Int) { experiments').replace('first: 100', 'first: $n'), { n: 1 });
+    const viaVariable = await errorOf(
+      server,
+      costly.replace('{ experiments', 'query($n: Int) { experiments').replace('first: 100', 'first: $n'),
+      { n: 1 },
+    );
     assert.equal(viaVariable.extensions?.code, 'QUERY_TOO_COSTLY');
     // The same page of one experiment is fine.
     await data(server, costly.replace('experiments', 'experiment(id: "g1")'));
@@ -556,9 +766,16 @@ describe('GraphQL limits', () => {
         controller.close();
       },
     });
-    const response = await server.yoga.fetch('http://localhost/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: chunked, duplex: 'half' } as RequestInit);
+    const response = await server.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: chunked,
+      duplex: 'half',
+    } as RequestInit);
     assert.equal(response.status, 413);
-    const longGet = await server.yoga.fetch(`http://localhost/graphql?query=${'%7B'.repeat(30_000)}`, { headers: { accept: 'application/json' } });
+    const longGet = await server.yoga.fetch(`http://localhost/graphql?query=${'%7B'.repeat(30_000)}`, {
+      headers: { accept: 'application/json' },
+    });
     assert.equal(longGet.status, 413);
   });
 
@@ -574,28 +791,79 @@ describe('GraphQL limits', () => {
 
   it('answers malformed queries and hostile arguments with GraphQL errors, and stays up with the tables intact', async () => {
     const before = (await allEvents(store)).length;
-    const hostile = ["'; DROP TABLE events; --", "\" OR 1=1 --", '../../etc/passwd', '\u0000\uffff\ud83d\ude00', '%s%n%x', '<script>alert(1)</script>'];
+    const hostile = [
+      "'; DROP TABLE events; --",
+      '" OR 1=1 --',
+      '../../etc/passwd',
+      '\u0000\uffff\ud83d\ude00',
+      '%s%n%x',
+      '<script>alert(1)</script>',
+    ];
     for (const value of hostile) {
-      const { experiment, sample, transfer } = await data<Record<string, unknown>>(server, 'query($id: ID!) { experiment(id: $id) { id } sample(id: $id) { id } transfer(id: $id) { id } }', { id: value });
+      const { experiment, sample, transfer } = await data<Record<string, unknown>>(
+        server,
+        'query($id: ID!) { experiment(id: $id) { id } sample(id: $id) { id } transfer(id: $id) { id } }',
+        { id: value },
+      );
       assert.deepEqual([experiment, sample, transfer], [null, null, null]);
-      const cursor = await errorOf(server, 'query($c: String) { experiment(id: "g1") { samples(after: $c) { edges { cursor } } } }', { c: value });
+      const cursor = await errorOf(
+        server,
+        'query($c: String) { experiment(id: "g1") { samples(after: $c) { edges { cursor } } } }',
+        { c: value },
+      );
       assert.equal(cursor.extensions?.code, 'INVALID_CURSOR', cursor.raw);
-      assert.equal((await errorOf(server, 'query($c: String) { events(after: $c) { edges { cursor } } }', { c: value })).extensions?.code, 'INVALID_CURSOR');
-      assert.equal((await errorOf(server, 'query($id: ID) { events(experimentId: $id) { edges { cursor } } }', { id: value })).extensions?.code, 'BAD_USER_INPUT');
-      assert.equal((await errorOf(server, 'query($t: String!) { events(types: [$t]) { edges { cursor } } }', { t: value })).extensions?.code, 'BAD_USER_INPUT');
+      assert.equal(
+        (await errorOf(server, 'query($c: String) { events(after: $c) { edges { cursor } } }', { c: value })).extensions?.code,
+        'INVALID_CURSOR',
+      );
+      assert.equal(
+        (await errorOf(server, 'query($id: ID) { events(experimentId: $id) { edges { cursor } } }', { id: value })).extensions
+          ?.code,
+        'BAD_USER_INPUT',
+      );
+      assert.equal(
+        (await errorOf(server, 'query($t: String!) { events(types: [$t]) { edges { cursor } } }', { t: value })).extensions?.code,
+        'BAD_USER_INPUT',
+      );
     }
     // A long string under the size limit: answered, and not echoed back whole.
     const long = 'y'.repeat(50_000);
-    const { experiment } = await data<{ experiment: unknown }>(server, 'query($id: ID!) { experiment(id: $id) { id } }', { id: long });
+    const { experiment } = await data<{ experiment: unknown }>(server, 'query($id: ID!) { experiment(id: $id) { id } }', {
+      id: long,
+    });
     assert.equal(experiment, null);
-    const longCursor = await errorOf(server, 'query($c: String) { experiment(id: "g1") { samples(after: $c) { edges { cursor } } } }', { c: long });
+    const longCursor = await errorOf(
+      server,
+      'query($c: String) { experiment(id: "g1") { samples(after: $c) { edges { cursor } } } }',
+      { c: long },
+    );
     assert.ok(longCursor.raw.length < 1_000, 'the error does not echo the argument');
     // A cursor of the other order, and base64 of garbage.
     const indexCursor = Buffer.from(JSON.stringify({ o: 'INDEX', i: 3 })).toString('base64url');
-    assert.equal((await errorOf(server, `{ experiment(id: "g1") { samples(after: "${indexCursor}", orderBy: REWARD_DESC) { edges { cursor } } } }`)).extensions?.code, 'INVALID_CURSOR');
-    assert.equal((await errorOf(server, `{ events(after: "99999999999999999999999999999999999999999999") { edges { cursor } } }`)).extensions?.code, 'INVALID_CURSOR');
+    assert.equal(
+      (
+        await errorOf(
+          server,
+          `{ experiment(id: "g1") { samples(after: "${indexCursor}", orderBy: REWARD_DESC) { edges { cursor } } } }`,
+        )
+      ).extensions?.code,
+      'INVALID_CURSOR',
+    );
+    assert.equal(
+      (await errorOf(server, `{ events(after: "99999999999999999999999999999999999999999999") { edges { cursor } } }`)).extensions
+        ?.code,
+      'INVALID_CURSOR',
+    );
 
-    for (const body of ['{', 'null', '[]', '{"query": 5}', '{"query": "{ experiments { id "}', '{"query": "{ nope }"}', '{"query": "{ experiments { id } }", "variables": "x"}']) {
+    for (const body of [
+      '{',
+      'null',
+      '[]',
+      '{"query": 5}',
+      '{"query": "{ experiments { id "}',
+      '{"query": "{ nope }"}',
+      '{"query": "{ experiments { id } }", "variables": "x"}',
+    ]) {
       const result = await post(server, body);
       assert.ok(result.status >= 200 && result.status < 500, `${body}: ${result.status}`);
       assert.ok(result.errors && result.errors.length > 0, `${body}: ${result.raw}`);
@@ -628,16 +896,36 @@ describe('the dashboard routes', () => {
     const script = await get('/dashboard/lib/app.js');
     assert.equal(script.status, 200);
     assert.match(script.headers.get('content-type')!, /text\/javascript/);
-    for (const path of ['/dashboard/..%2fsecret.txt', '/dashboard/%2e%2e/secret.txt', '/dashboard/lib/..%5c..%5csecret.txt', '/dashboard/missing.js', '/dashboard/', '/dashboard/lib', '/dashboard/.hidden', '/dashboard/a%00b']) {
+    for (const path of [
+      '/dashboard/..%2fsecret.txt',
+      '/dashboard/%2e%2e/secret.txt',
+      '/dashboard/lib/..%5c..%5csecret.txt',
+      '/dashboard/missing.js',
+      '/dashboard/',
+      '/dashboard/lib',
+      '/dashboard/.hidden',
+      '/dashboard/a%00b',
+    ]) {
       assert.equal((await get(path)).status, 404, path);
     }
     assert.equal((await get('/dashboard/lib/app.js', 'POST')).status, 405);
 
-    const fallback = await createGraphqlServer({ store, readModels: queryDb, dashboardDir: join(dir, 'none'), logging: false }).yoga.fetch('http://localhost/');
+    const fallback = await createGraphqlServer({
+      store,
+      readModels: queryDb,
+      dashboardDir: join(dir, 'none'),
+      logging: false,
+    }).yoga.fetch('http://localhost/');
     assert.equal(fallback.status, 200);
     assert.match(await fallback.text(), /href="\/graphql"/);
 
-    const loopbackOnly = createGraphqlServer({ store, readModels: queryDb, dashboardDir, allowedHosts: ['localhost', '127.0.0.1'], logging: false });
+    const loopbackOnly = createGraphqlServer({
+      store,
+      readModels: queryDb,
+      dashboardDir,
+      allowedHosts: ['localhost', '127.0.0.1'],
+      logging: false,
+    });
     cleanup.push(() => loopbackOnly.close());
     assert.equal((await loopbackOnly.yoga.fetch('http://rebound.example:4000/')).status, 403, 'DNS rebinding');
     assert.equal((await loopbackOnly.yoga.fetch('http://rebound.example:4000/graphql?query={headPosition}')).status, 403);
@@ -651,7 +939,11 @@ describe('the dashboard routes', () => {
 
 describe('nasnet serve', () => {
   it('serves the store on a port, prints where, and stops on SIGINT', { timeout: 60_000 }, async () => {
-    const child = spawn(process.execPath, ['cli/nasnet.js', 'serve', '--store', `sqlite:${storePath}`, '--port', '0', '--json', '--token', TOKEN], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      ['cli/nasnet.js', 'serve', '--store', `sqlite:${storePath}`, '--port', '0', '--json', '--token', TOKEN],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const line = await new Promise<string>((resolve, reject) => {
@@ -665,10 +957,18 @@ describe('nasnet serve', () => {
     const printed = JSON.parse(line) as { graphql: string; dashboard: string; mutations: boolean };
     assert.match(printed.graphql, /^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
     assert.equal(printed.mutations, true);
-    const response = await fetch(printed.graphql, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ experiment(id: "g1") { sampleCount status } }' }) });
+    const response = await fetch(printed.graphql, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ experiment(id: "g1") { sampleCount status } }' }),
+    });
     assert.deepEqual(await response.json(), { data: { experiment: { sampleCount: 12, status: 'COMPLETED' } } });
     // Over a socket too, an oversized body gets its 413 rather than a reset connection.
-    const oversized = await fetch(printed.graphql, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ experiment(id: "${'z'.repeat(80_000)}") { id } }` }) });
+    const oversized = await fetch(printed.graphql, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ experiment(id: "${'z'.repeat(80_000)}") { id } }` }),
+    });
     assert.equal(oversized.status, 413);
     assert.equal((await fetch(printed.dashboard)).status, 200);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -686,17 +986,36 @@ describe('the response fast path (stored bytes answered before yoga)', () => {
   const listen = async (served: GraphqlServer): Promise<number> => {
     const http = createServer((req, res) => served.handle(req, res));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); }));
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          http.closeAllConnections();
+          http.close(() => resolve());
+        }),
+    );
     return (http.address() as AddressInfo).port;
   };
   const send = (port: number, body: string, headers: Record<string, string> = {}): Promise<Raw> =>
     new Promise((resolve, reject) => {
       const request = httpRequest(
-        { host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', 'content-length': Buffer.byteLength(body), ...headers } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/graphql',
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/graphql-response+json, application/json',
+            'content-length': Buffer.byteLength(body),
+            ...headers,
+          },
+        },
         (response) => {
           const chunks: Buffer[] = [];
           response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString() }));
+          response.on('end', () =>
+            resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString() }),
+          );
         },
       );
       request.on('error', reject);
@@ -750,7 +1069,11 @@ describe('the response fast path (stored bytes answered before yoga)', () => {
     assert.equal((JSON.parse(status.body) as { data: { experiment: { status: string } } }).data.experiment.status, 'STOPPED');
 
     // Errors, and fields not from the read models, are never stored.
-    for (const text of ['{ experiment(id: "g1") { samples(first: 1000) { edges { cursor } } } }', '{ headPosition }', '{ experiments { id } headPosition }']) {
+    for (const text of [
+      '{ experiment(id: "g1") { samples(first: 1000) { edges { cursor } } } }',
+      '{ headPosition }',
+      '{ experiments { id } headPosition }',
+    ]) {
       for (let i = 0; i < 2; i++) assert.equal((await send(port, query(text))).headers['x-nasnet-cache'], 'miss', text);
     }
   });

@@ -15,7 +15,17 @@ describe('network plan', () => {
     assert.ok(within(mobile.trainableParams, 5.3e6, 0.02), `NASNet-A (4 @ 1056): ${mobile.trainableParams} parameters`);
     assert.ok(within(mobile.multAdds, 564e6, 0.02), `NASNet-A (4 @ 1056): ${mobile.multAdds} multiply-adds`);
     const large = planTotals(
-      buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset: 'imagenet', N: 6, F: 4032, imageSize: 331, stemFilters: 96, skipReductionInput: true })),
+      buildNasnetPlan(
+        networkOptions({
+          genotype: NASNET_A,
+          dataset: 'imagenet',
+          N: 6,
+          F: 4032,
+          imageSize: 331,
+          stemFilters: 96,
+          skipReductionInput: true,
+        }),
+      ),
     );
     assert.ok(within(large.trainableParams, 88.9e6, 0.02), `NASNet-A (6 @ 4032): ${large.trainableParams} parameters`);
     assert.ok(within(large.multAdds, 23.8e9, 0.02), `NASNet-A (6 @ 4032): ${large.multAdds} multiply-adds`);
@@ -28,7 +38,9 @@ describe('network plan', () => {
     fc.assert(
       fc.property(actions, fc.boolean(), (chosen, aux) => {
         const genotype = decodeActions(chosen);
-        const plan = buildNasnetPlan(networkOptions({ genotype, dataset: 'fashion-mnist', N: 1, filters: 4, auxHead: aux, dropPath: true }));
+        const plan = buildNasnetPlan(
+          networkOptions({ genotype, dataset: 'fashion-mnist', N: 1, filters: 4, auxHead: aux, dropPath: true }),
+        );
         assert.deepEqual(plan.nodes[plan.logits]!.shape, [1, 1, 10]);
         // two reductions: 28 → 14 → 7
         assert.deepEqual(plan.nodes[plan.features]!.shape, [7, 7, 4 * 4 * cellOutputWidth(genotype, 'normal')]);
@@ -50,8 +62,14 @@ describe('network plan', () => {
     withConcat.normal[0]![4] = 'concat';
     assert.equal(cellOutputWidth(withConcat, 'normal'), 7);
     assert.throws(() => networkOptions({ genotype: NASNET_A, dataset: 'cifar10', N: 1 }), /give the size as F .* or as filters/);
-    assert.throws(() => networkOptions({ genotype: NASNET_A, dataset: 'svhn' as 'cifar10', N: 1, filters: 8 }), /dataset must be one of imagenet, cifar10, fashion-mnist/);
-    assert.throws(() => buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset: 'cifar10', N: 0, filters: 8 })), /N must be a whole number >= 1 \(got 0\)/);
+    assert.throws(
+      () => networkOptions({ genotype: NASNET_A, dataset: 'svhn' as 'cifar10', N: 1, filters: 8 }),
+      /dataset must be one of imagenet, cifar10, fashion-mnist/,
+    );
+    assert.throws(
+      () => buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset: 'cifar10', N: 0, filters: 8 })),
+      /N must be a whole number >= 1 \(got 0\)/,
+    );
   });
 
   it('reduces states a reduction cell concatenates from its own inputs', () => {
@@ -65,9 +83,15 @@ describe('network plan', () => {
   it('never plans an empty tensor, however few filters (a GPU cannot bind one)', () => {
     for (const filters of [1, 2, 3, 5]) {
       for (const dataset of ['fashion-mnist', 'imagenet'] as const) {
-        const plan = buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset, N: 1, filters, imageSize: dataset === 'imagenet' ? 64 : undefined }));
+        const plan = buildNasnetPlan(
+          networkOptions({ genotype: NASNET_A, dataset, N: 1, filters, imageSize: dataset === 'imagenet' ? 64 : undefined }),
+        );
         const empty = plan.nodes.find((n) => n.shape.some((d) => d < 1));
-        assert.equal(empty, undefined, `filters ${filters} on ${dataset}: ${empty?.scope} ${empty?.kind} has shape ${empty?.shape}`);
+        assert.equal(
+          empty,
+          undefined,
+          `filters ${filters} on ${dataset}: ${empty?.scope} ${empty?.kind} has shape ${empty?.shape}`,
+        );
       }
     }
   });

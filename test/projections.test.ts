@@ -116,11 +116,32 @@ function trialEvents(experimentId: string, index: number) {
       ...[id, attempt, epoch],
     );
   const completed = (attempt: number) =>
-    envelope(experimentId, 'TrainingCompleted', { experimentId, sampleId: id, attempt, ...RESULT, validationAccuracy: (index % 10) / 10 }, 'w', id, attempt);
+    envelope(
+      experimentId,
+      'TrainingCompleted',
+      { experimentId, sampleId: id, attempt, ...RESULT, validationAccuracy: (index % 10) / 10 },
+      'w',
+      id,
+      attempt,
+    );
   const failed = (attempt: number, retryable: boolean) =>
-    envelope(experimentId, 'TrainingFailed', { experimentId, sampleId: id, attempt, reason: 'loss became NaN', retryable }, 'w', id, attempt);
+    envelope(
+      experimentId,
+      'TrainingFailed',
+      { experimentId, sampleId: id, attempt, reason: 'loss became NaN', retryable },
+      'w',
+      id,
+      attempt,
+    );
   const released = (attempt: number, workerId: string) =>
-    envelope(experimentId, 'TrialReleased', { experimentId, sampleId: id, workerId, attempt, reason: 'SIGTERM' }, workerId, id, attempt);
+    envelope(
+      experimentId,
+      'TrialReleased',
+      { experimentId, sampleId: id, workerId, attempt, reason: 'SIGTERM' },
+      workerId,
+      id,
+      attempt,
+    );
   return { claim, progress, completed, failed, released };
 }
 
@@ -149,7 +170,8 @@ function withTrials(log: RecordedEvent[]): Entry[] {
       const index = Number(event.data.sampleId.slice(experimentId.length + 1));
       entries.push(...trialLife(experimentId, index));
       if (index % 5 === 3) event.data = { ...event.data, source: 'failure' };
-      if (index % 5 === 4) event.data = { ...event.data, source: 'reused', reusedFromSampleId: sampleId(experimentId, index - 4) };
+      if (index % 5 === 4)
+        event.data = { ...event.data, source: 'reused', reusedFromSampleId: sampleId(experimentId, index - 4) };
     }
     entries.push({ stream, event });
   }
@@ -174,8 +196,12 @@ function history(): Entry[] {
 
 function buildHistory(): Entry[] {
   const controller = { batchSize: 5, ppoEpochs: 2 };
-  const ppo = withTrials(simulateExperiment({ experimentId: 'proj', strategy: 'ppo', seed: 5, batches: 3, reward: similarity, controller }));
-  const random = withTrials(simulateExperiment({ experimentId: 'rnd', strategy: 'random', seed: 2, batches: 2, reward: similarity, controller }));
+  const ppo = withTrials(
+    simulateExperiment({ experimentId: 'proj', strategy: 'ppo', seed: 5, batches: 3, reward: similarity, controller }),
+  );
+  const random = withTrials(
+    simulateExperiment({ experimentId: 'rnd', strategy: 'random', seed: 2, batches: 2, reward: similarity, controller }),
+  );
   const entries: Entry[] = [];
   // The two experiments interleave, as two controllers writing to one store would.
   for (let i = 0; i < Math.max(ppo.length, random.length); i++) {
@@ -188,7 +214,10 @@ function buildHistory(): Entry[] {
   entries.push(...trialLife('proj', 15).slice(0, 3));
   // Its lease lapses: another worker takes it over, and then the first one reports late.
   const takeover = trialEvents('proj', 15);
-  entries.push({ stream: trialStream('proj-15'), event: takeover.claim(2, 'w3') }, { stream: trialStream('proj-15'), event: takeover.progress(1, 2) });
+  entries.push(
+    { stream: trialStream('proj-15'), event: takeover.claim(2, 'w3') },
+    { stream: trialStream('proj-15'), event: takeover.progress(1, 2) },
+  );
   entries.push({
     stream: experimentStream('proj'),
     event: envelope('proj', 'ExperimentStopped', { experimentId: 'proj', reason: 'SIGINT', samples: 16 }, 'ctl'),
@@ -206,17 +235,44 @@ function buildHistory(): Entry[] {
   }
   entries.push({
     stream: experimentStream('rnd'),
-    event: envelope('rnd', 'ExperimentCompleted', { experimentId: 'rnd', samples: 10, completed: 8, failed: 2, bestSampleId: null, bestReward: null }, 'ctl'),
+    event: envelope(
+      'rnd',
+      'ExperimentCompleted',
+      { experimentId: 'rnd', samples: 10, completed: 8, failed: 2, bestSampleId: null, bestReward: null },
+      'ctl',
+    ),
   });
   const transfer = (transferId: string, type: NasnetEvent['type'], data: NasnetEvent['data']): Entry => ({
     stream: transferStream(transferId),
-    event: { id: deterministicEventId(transferId, type), type, version: 1, data, metadata: eventMetadata(transferId, 'tr') } as NasnetEvent,
+    event: {
+      id: deterministicEventId(transferId, type),
+      type,
+      version: 1,
+      data,
+      metadata: eventMetadata(transferId, 'tr'),
+    } as NasnetEvent,
   });
   entries.push(
-    transfer('tA', 'TransferRequested', { transferId: 'tA', source: 'nasnet-a', genotype: NASNET_A, N: 4, F: 44, dataset: 'cifar10', config: { epochs: 3 } }),
+    transfer('tA', 'TransferRequested', {
+      transferId: 'tA',
+      source: 'nasnet-a',
+      genotype: NASNET_A,
+      N: 4,
+      F: 44,
+      dataset: 'cifar10',
+      config: { epochs: 3 },
+    }),
     transfer('tA', 'TransferProgressed', { transferId: 'tA', epoch: 1, epochs: 3, metrics: { loss: 1 } }),
     transfer('tA', 'TransferCompleted', { transferId: 'tA', ...RESULT }),
-    transfer('tB', 'TransferRequested', { transferId: 'tB', source: 'proj#proj-0', genotype: NASNET_A, N: 2, F: 32, dataset: 'fashion-mnist', config: {} }),
+    transfer('tB', 'TransferRequested', {
+      transferId: 'tB',
+      source: 'proj#proj-0',
+      genotype: NASNET_A,
+      N: 2,
+      F: 32,
+      dataset: 'fashion-mnist',
+      config: {},
+    }),
     transfer('tB', 'TransferFailed', { transferId: 'tB', reason: 'out of memory', retryable: true }),
   );
   return entries;
@@ -253,7 +309,10 @@ describe('projectEvent', () => {
       assert.equal(insert.row.idx, 3);
       assert.equal(insert.row.status, 'sampled');
       assert.equal(insert.row.sampled_at, event.metadata.timestamp);
-      assert.deepEqual(JSON.parse(String(insert.row.genotype)), event.type === 'ArchitectureSampled' ? event.data.genotype : null);
+      assert.deepEqual(
+        JSON.parse(String(insert.row.genotype)),
+        event.type === 'ArchitectureSampled' ? event.data.genotype : null,
+      );
     }
     assert.deepEqual(count, {
       op: 'update',
@@ -265,7 +324,12 @@ describe('projectEvent', () => {
 
   it('counts a failure reward as failed and leaves the best cells alone', () => {
     const event = recorded(
-      envelope('e1', 'RewardReported', { experimentId: 'e1', sampleId: 'e1-2', reward: 0, source: 'failure', reusedFromSampleId: null }, 'w'),
+      envelope(
+        'e1',
+        'RewardReported',
+        { experimentId: 'e1', sampleId: 'e1-2', reward: 0, source: 'failure', reusedFromSampleId: null },
+        'w',
+      ),
       9,
     );
     const changes = projectEvent(event);
@@ -288,7 +352,12 @@ describe('projectEvent', () => {
   it('files a trained or reused reward under its cell and recomputes the best from the best cells', () => {
     for (const source of ['trained', 'reused'] as const) {
       const event = recorded(
-        envelope('e1', 'RewardReported', { experimentId: 'e1', sampleId: 'e1-4', reward: 0.7, source, reusedFromSampleId: source === 'reused' ? 'e1-0' : null }, 'w'),
+        envelope(
+          'e1',
+          'RewardReported',
+          { experimentId: 'e1', sampleId: 'e1-4', reward: 0.7, source, reusedFromSampleId: source === 'reused' ? 'e1-0' : null },
+          'w',
+        ),
         9,
       );
       const changes = projectEvent(event);
@@ -322,15 +391,24 @@ describe('projectEvent', () => {
     );
     // A second attempt also closes the first if it is still open (its lease ran out).
     const takeover = projectEvent(recorded(trialLife('e1', 1)[2]!.event, 5));
-    assert.deepEqual(takeover.map((c) => [c.op, c.table]), [['update', 'rm_trials'], ...claimed.map((c) => [c.op, c.table])]);
+    assert.deepEqual(
+      takeover.map((c) => [c.op, c.table]),
+      [['update', 'rm_trials'], ...claimed.map((c) => [c.op, c.table])],
+    );
     const move = claimed[1]!;
     assert.ok(move.op === 'update' && move.table === 'rm_samples');
     assert.equal(move.set.status, 'claimed');
     assert.match(move.where!.sql, /reward_source IS NULL/);
     const retryable = projectEvent(recorded(trialLife('e1', 1)[1]!.event, 4));
-    assert.deepEqual(retryable.map((c) => c.table), ['rm_trials']);
+    assert.deepEqual(
+      retryable.map((c) => c.table),
+      ['rm_trials'],
+    );
     const final = projectEvent(recorded(trialLife('e1', 3)[1]!.event, 4));
-    assert.deepEqual(final.map((c) => c.table), ['rm_trials', 'rm_samples']);
+    assert.deepEqual(
+      final.map((c) => c.table),
+      ['rm_trials', 'rm_samples'],
+    );
   });
 
   it('sets the experiment status from created, completed, stopped and resumed', () => {
@@ -341,17 +419,40 @@ describe('projectEvent', () => {
       return change.op === 'insert' ? change.row.status : change.op === 'update' ? change.set.status : undefined;
     };
     assert.equal(status(experimentCreated('e1')), 'created');
-    assert.equal(status(envelope('e1', 'ExperimentCompleted', { experimentId: 'e1', samples: 1, completed: 1, failed: 0, bestSampleId: null, bestReward: null }, 'c')), 'completed');
-    assert.equal(status(envelope('e1', 'ExperimentStopped', { experimentId: 'e1', reason: 'SIGINT', samples: 1 }, 'c')), 'stopped');
-    const resumed = { ...experimentCreated('e1'), type: 'ExperimentResumed', data: { experimentId: 'e1', samples: 1, writerId: 'h/1' } } as unknown as NasnetEvent;
+    assert.equal(
+      status(
+        envelope(
+          'e1',
+          'ExperimentCompleted',
+          { experimentId: 'e1', samples: 1, completed: 1, failed: 0, bestSampleId: null, bestReward: null },
+          'c',
+        ),
+      ),
+      'completed',
+    );
+    assert.equal(
+      status(envelope('e1', 'ExperimentStopped', { experimentId: 'e1', reason: 'SIGINT', samples: 1 }, 'c')),
+      'stopped',
+    );
+    const resumed = {
+      ...experimentCreated('e1'),
+      type: 'ExperimentResumed',
+      data: { experimentId: 'e1', samples: 1, writerId: 'h/1' },
+    } as unknown as NasnetEvent;
     assert.equal(status(resumed), 'running');
-    assert.deepEqual(projectEvent({ ...recorded(experimentCreated('e1'), 1), type: 'SomethingNew' } as unknown as RecordedEvent), []);
+    assert.deepEqual(
+      projectEvent({ ...recorded(experimentCreated('e1'), 1), type: 'SomethingNew' } as unknown as RecordedEvent),
+      [],
+    );
   });
 
   it('compiles changes into parameterised statements', () => {
     const [upsert] = projectEvent(recorded(trialLife('e1', 0)[0]!.event, 3));
     const { sql, params } = changeStatement(upsert!);
-    assert.match(sql, /^INSERT INTO rm_trials \(sample_id, attempt, experiment_id, worker_id, .*\) SELECT \?, \?, .* WHERE true ON CONFLICT \(sample_id, attempt\) DO UPDATE SET worker_id = \?/);
+    assert.match(
+      sql,
+      /^INSERT INTO rm_trials \(sample_id, attempt, experiment_id, worker_id, .*\) SELECT \?, \?, .* WHERE true ON CONFLICT \(sample_id, attempt\) DO UPDATE SET worker_id = \?/,
+    );
     assert.equal(params.filter((p) => p === 'e1-0').length, 1);
     assert.equal((sql.match(/\?/g) ?? []).length, params.length);
   });
@@ -360,7 +461,9 @@ describe('projectEvent', () => {
 describe('applyEvents', () => {
   it('skips events at or below the checkpoint and refuses a batch read past a checkpoint that moved back', async () => {
     const db = await readModels('apply.db');
-    const events = [experimentCreated('ap'), architectureSampled('ap', 0), architectureSampled('ap', 1)].map((e, i) => recorded(e, i + 1));
+    const events = [experimentCreated('ap'), architectureSampled('ap', 0), architectureSampled('ap', 1)].map((e, i) =>
+      recorded(e, i + 1),
+    );
     assert.equal(await applyEvents(db, events.slice(0, 2)), 2n);
     assert.equal(await applyEvents(db, events), 3n);
     assert.equal(await applyEvents(db, events), 3n);
@@ -379,7 +482,10 @@ describe('applyEvents', () => {
     await assert.rejects(applyEvents(db, [good, broken]), (error: unknown) => {
       assert.ok(error instanceof ProjectionError);
       assert.equal(error.position, 2n);
-      assert.match(error.message, /^cannot project ArchitectureSampled at position 2: .*NOT NULL constraint failed: rm_samples\.cell_hash/);
+      assert.match(
+        error.message,
+        /^cannot project ArchitectureSampled at position 2: .*NOT NULL constraint failed: rm_samples\.cell_hash/,
+      );
       return true;
     });
     assert.equal(await readCheckpoint(db), 0n);
@@ -389,7 +495,13 @@ describe('applyEvents', () => {
   it('keeps positions beyond 64 bits exactly (EventStoreDB encodes commit and prepare in 128)', async () => {
     const db = await readModels('apply-esdb.db');
     const big = (1n << 100n) + 12345n;
-    assert.equal(await applyEvents(db, [recorded(experimentCreated('big'), 0)].map((e) => ({ ...e, position: big }))), big);
+    assert.equal(
+      await applyEvents(
+        db,
+        [recorded(experimentCreated('big'), 0)].map((e) => ({ ...e, position: big })),
+      ),
+      big,
+    );
     assert.equal(await readCheckpoint(db), big);
     assert.equal(await applyEvents(db, [{ ...recorded(architectureSampled('big', 0), 0), position: big + 1n }]), big + 1n);
     assert.equal((await getExperiment(db, 'big'))!.sampleCount, 1);
@@ -463,7 +575,15 @@ describe('projector', () => {
     const head = await store.headPosition();
     assert.equal(await readCheckpoint(db1), head);
 
-    const counts = await db1.all<{ id: string; sample_count: number; samples: number; completed_count: number; completed: number; failed_count: number; failed: number }>(
+    const counts = await db1.all<{
+      id: string;
+      sample_count: number;
+      samples: number;
+      completed_count: number;
+      completed: number;
+      failed_count: number;
+      failed: number;
+    }>(
       `SELECT e.id, e.sample_count, e.completed_count, e.failed_count,
               (SELECT count(*) FROM rm_samples s WHERE s.experiment_id = e.id) AS samples,
               (SELECT count(*) FROM rm_samples s WHERE s.experiment_id = e.id AND s.reward_source IN ('trained', 'reused')) AS completed,
@@ -477,7 +597,8 @@ describe('projector', () => {
         ['rnd', 10, 8, 2],
       ],
     );
-    for (const c of counts) assert.deepEqual([c.sample_count, c.completed_count, c.failed_count], [c.samples, c.completed, c.failed]);
+    for (const c of counts)
+      assert.deepEqual([c.sample_count, c.completed_count, c.failed_count], [c.samples, c.completed, c.failed]);
 
     const fresh = await readModels('shared-fresh.db');
     await catchUp(store, fresh);
@@ -524,7 +645,9 @@ function projectorProcess(path: string, batchSize: number) {
     await db.close();
     await store.close();
   `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '--eval', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   const ready = new Promise<void>((resolve) =>
     child.stdout.on('data', (chunk: Buffer) => {
@@ -592,20 +715,32 @@ async function checkContent(db: SqliteConnection, tables: Record<string, unknown
   assert.equal(trials.get('proj-0')![0]!.params, RESULT.params);
 
   const updates = await policyUpdates(db, 'proj');
-  assert.deepEqual(updates.map((u) => u.version), [1, 2, 3]);
+  assert.deepEqual(
+    updates.map((u) => u.version),
+    [1, 2, 3],
+  );
   assert.equal(updates[0]!.sampleIds.length, 5);
   assert.ok(updates[0]!.stats && updates[0]!.stats.epochs === 2);
   assert.equal((await policyUpdates(db, 'rnd'))[0]!.stats, null);
   const curve = await rewardCurve(db, 'proj');
-  assert.deepEqual(curve.samples.map((s) => s.index), [...Array(15).keys()]);
-  assert.deepEqual(curve.updates.map((u) => u.meanReward), updates.map((u) => u.meanReward));
+  assert.deepEqual(
+    curve.samples.map((s) => s.index),
+    [...Array(15).keys()],
+  );
+  assert.deepEqual(
+    curve.updates.map((u) => u.meanReward),
+    updates.map((u) => u.meanReward),
+  );
   assert.equal(curve.updates[0]!.baselineBefore, null);
 
   const transfers = tables.rm_transfers as Array<{ transfer_id: string; status: string; n: number; last_epoch: number | null }>;
-  assert.deepEqual(transfers.map((t) => [t.transfer_id, t.status, t.n, t.last_epoch]), [
-    ['tA', 'completed', 4, 1],
-    ['tB', 'failed', 2, null],
-  ]);
+  assert.deepEqual(
+    transfers.map((t) => [t.transfer_id, t.status, t.n, t.last_epoch]),
+    [
+      ['tA', 'completed', 4, 1],
+      ['tB', 'failed', 2, null],
+    ],
+  );
 }
 
 // ---- (d), (e) pagination and best cells ---------------------------------------------------------
@@ -613,11 +748,15 @@ async function checkContent(db: SqliteConnection, tables: Record<string, unknown
 describe('queries', async () => {
   // 40 samples with many tied rewards, every 6th without one, and 9 distinct cell hashes.
   const experimentId = 'pg';
-  const reward = (i: number): number | null => (i % 6 === 5 ? null : [0.5, 0.25, 0.75, 0.5, 0.25][i % 5]! + (i % 7 === 0 ? 0.125 : 0));
+  const reward = (i: number): number | null =>
+    i % 6 === 5 ? null : [0.5, 0.25, 0.75, 0.5, 0.25][i % 5]! + (i % 7 === 0 ? 0.125 : 0);
   const entries: Entry[] = [{ stream: experimentStream(experimentId), event: experimentCreated(experimentId) }];
   for (let i = 0; i < 40; i++) {
     const sampled = architectureSampled(experimentId, i);
-    entries.push({ stream: experimentStream(experimentId), event: { ...sampled, data: { ...sampled.data, cellHash: `h${i % 9}` } } });
+    entries.push({
+      stream: experimentStream(experimentId),
+      event: { ...sampled, data: { ...sampled.data, cellHash: `h${i % 9}` } },
+    });
   }
   for (let i = 39; i >= 0; i--) {
     const value = reward(i);
@@ -625,7 +764,13 @@ describe('queries', async () => {
     const id = sampleId(experimentId, i);
     entries.push({
       stream: trialStream(id),
-      event: envelope(experimentId, 'RewardReported', { experimentId, sampleId: id, reward: value, source: i === 39 ? 'failure' : 'trained', reusedFromSampleId: null }, 'w', id),
+      event: envelope(
+        experimentId,
+        'RewardReported',
+        { experimentId, sampleId: id, reward: value, source: i === 39 ? 'failure' : 'trained', reusedFromSampleId: null },
+        'w',
+        id,
+      ),
     });
   }
   const store = await newStore('queries.db');
@@ -664,7 +809,10 @@ describe('queries', async () => {
 
   it('refuses a cursor of another order or none at all', async () => {
     const page = await samplesPage(db, experimentId, { first: 2, orderBy: 'INDEX' });
-    await assert.rejects(samplesPage(db, experimentId, { first: 2, after: page.endCursor, orderBy: 'REWARD_DESC' }), InvalidCursorError);
+    await assert.rejects(
+      samplesPage(db, experimentId, { first: 2, after: page.endCursor, orderBy: 'REWARD_DESC' }),
+      InvalidCursorError,
+    );
     await assert.rejects(samplesPage(db, experimentId, { first: 2, after: 'bm9wZQ', orderBy: 'INDEX' }), InvalidCursorError);
   });
 
@@ -683,7 +831,10 @@ describe('queries', async () => {
       want.map(([hash, c]) => [hash, c.index, c.reward]),
     );
     assert.equal(new Set(cells.map((c) => c.cellHash)).size, cells.length);
-    assert.deepEqual((await bestCells(db, experimentId, 3)).map((c) => c.sampleId), cells.slice(0, 3).map((c) => c.sampleId));
+    assert.deepEqual(
+      (await bestCells(db, experimentId, 3)).map((c) => c.sampleId),
+      cells.slice(0, 3).map((c) => c.sampleId),
+    );
     const experiment = (await getExperiment(db, experimentId))!;
     assert.equal(experiment.bestSampleId, cells[0]!.sampleId);
     assert.equal(experiment.failedCount, 1);
@@ -691,10 +842,25 @@ describe('queries', async () => {
   });
 
   it('answers from indexes', async () => {
-    const plan = async (sql: string) => (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)).map((r) => r.detail).join('; ');
-    assert.match(await plan("SELECT * FROM rm_samples WHERE experiment_id = 'pg' AND reward < 0.5 ORDER BY reward DESC, idx LIMIT 5"), /USING INDEX rm_samples_by_reward/);
-    assert.doesNotMatch(await plan("SELECT * FROM rm_samples WHERE experiment_id = 'pg' AND reward < 0.5 ORDER BY reward DESC, idx LIMIT 5"), /TEMP B-TREE/);
-    assert.match(await plan("SELECT * FROM rm_best_cells WHERE experiment_id = 'pg' ORDER BY reward DESC, idx LIMIT 5"), /USING (COVERING )?INDEX rm_best_cells_by_reward/);
-    assert.match(await plan("SELECT * FROM rm_trials WHERE sample_id IN (SELECT value FROM json_each('[\"a\"]')) ORDER BY sample_id, attempt"), /SEARCH rm_trials USING PRIMARY KEY/);
+    const plan = async (sql: string) =>
+      (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`)).map((r) => r.detail).join('; ');
+    assert.match(
+      await plan("SELECT * FROM rm_samples WHERE experiment_id = 'pg' AND reward < 0.5 ORDER BY reward DESC, idx LIMIT 5"),
+      /USING INDEX rm_samples_by_reward/,
+    );
+    assert.doesNotMatch(
+      await plan("SELECT * FROM rm_samples WHERE experiment_id = 'pg' AND reward < 0.5 ORDER BY reward DESC, idx LIMIT 5"),
+      /TEMP B-TREE/,
+    );
+    assert.match(
+      await plan("SELECT * FROM rm_best_cells WHERE experiment_id = 'pg' ORDER BY reward DESC, idx LIMIT 5"),
+      /USING (COVERING )?INDEX rm_best_cells_by_reward/,
+    );
+    assert.match(
+      await plan(
+        'SELECT * FROM rm_trials WHERE sample_id IN (SELECT value FROM json_each(\'["a"]\')) ORDER BY sample_id, attempt',
+      ),
+      /SEARCH rm_trials USING PRIMARY KEY/,
+    );
   });
 });

@@ -15,7 +15,10 @@ describe('rank agreement (bench:proxy)', () => {
   });
 
   it('given any scores, then tau and rho are symmetric, within [-1, 1] and blind to monotone rescaling', () => {
-    const scores = fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 })), { minLength: 3, maxLength: 30 });
+    const scores = fc.array(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 20 })), {
+      minLength: 3,
+      maxLength: 30,
+    });
     fc.assert(
       fc.property(scores, (pairs) => {
         const x = pairs.map(([a]) => a);
@@ -24,8 +27,24 @@ describe('rank agreement (bench:proxy)', () => {
         if (Number.isNaN(tau)) return;
         assert.ok(tau >= -1 - 1e-12 && tau <= 1 + 1e-12);
         assert.ok(Math.abs(tau - kendallTau(y, x)) < 1e-12);
-        assert.ok(Math.abs(tau - kendallTau(x.map((v) => Math.exp(v / 5)), y)) < 1e-12);
-        assert.ok(Math.abs(spearman(x, y) - spearman(x.map((v) => 3 * v + 1), y)) < 1e-9);
+        assert.ok(
+          Math.abs(
+            tau -
+              kendallTau(
+                x.map((v) => Math.exp(v / 5)),
+                y,
+              ),
+          ) < 1e-12,
+        );
+        assert.ok(
+          Math.abs(
+            spearman(x, y) -
+              spearman(
+                x.map((v) => 3 * v + 1),
+                y,
+              ),
+          ) < 1e-9,
+        );
       }),
     );
   });

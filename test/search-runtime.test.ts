@@ -28,7 +28,9 @@ const freshStore = () => openSqliteStore(join(dir, `s${files++}.db`));
 const config = (overrides: Partial<SearchConfig> = {}) => testSearchConfig(overrides, 2);
 
 /** A trainer whose reward is agreement with NASNet-A; `fail(job)` may throw instead. */
-function fakePlugin(options: { delayMs?: number; fail?: (job: TrainingJob) => TrainingFailure | null } = {}): TrainerPlugin & { jobs: TrainingJob[] } {
+function fakePlugin(
+  options: { delayMs?: number; fail?: (job: TrainingJob) => TrainingFailure | null } = {},
+): TrainerPlugin & { jobs: TrainingJob[] } {
   const score = targetSimilarity(NASNET_A);
   const jobs: TrainingJob[] = [];
   return {
@@ -43,7 +45,17 @@ function fakePlugin(options: { delayMs?: number; fail?: (job: TrainingJob) => Tr
       }
       const failure = options.fail?.(job);
       if (failure) throw failure;
-      return { validationAccuracy: score(job.genotype), testAccuracy: null, loss: 0.5, params: 10, multAdds: 100, seconds: 0.01, imagesPerSec: 1, backend: 'fake', device: 'none' };
+      return {
+        validationAccuracy: score(job.genotype),
+        testAccuracy: null,
+        loss: 0.5,
+        params: 10,
+        multAdds: 100,
+        seconds: 0.01,
+        imagesPerSec: 1,
+        backend: 'fake',
+        device: 'none',
+      };
     },
   };
 }
@@ -61,7 +73,15 @@ describe('the search runtime', () => {
     const store = await freshStore();
     await createExperiment(store, { experimentId: 'e1', config: config(), seed: 3, codeVersion: 'test', writerId: 'test' });
     const plugin = fakePlugin();
-    const outcome = await runSearch({ store, experimentId: 'e1', writerId: 'host/1/a', plugin, workers: 2, signal: never, tickMs: 20 });
+    const outcome = await runSearch({
+      store,
+      experimentId: 'e1',
+      writerId: 'host/1/a',
+      plugin,
+      workers: 2,
+      signal: never,
+      tickMs: 20,
+    });
     assert.equal(outcome.status, 'completed');
     assert.equal(outcome.policyVersion, 3);
     assert.equal(outcome.worker?.trained, 12);
@@ -85,7 +105,13 @@ describe('the search runtime', () => {
 
   it('retries a retryable failure with a new attempt and gives up after maxAttempts with the failure reward', async () => {
     const store = await freshStore();
-    await createExperiment(store, { experimentId: 'e2', config: config({ samples: 4, trials: { ...DEFAULT_TRIALS, maxAttempts: 2, retryBackoffSeconds: 0.01, failureReward: -1 } }), seed: 1, codeVersion: 'test', writerId: 'test' });
+    await createExperiment(store, {
+      experimentId: 'e2',
+      config: config({ samples: 4, trials: { ...DEFAULT_TRIALS, maxAttempts: 2, retryBackoffSeconds: 0.01, failureReward: -1 } }),
+      seed: 1,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
     const plugin = fakePlugin({
       fail: (job) => {
         if (job.sampleId === 'e2-0' && job.attempt === 1) return new TrainingFailure('out of memory', true);
@@ -94,7 +120,15 @@ describe('the search runtime', () => {
         return null;
       },
     });
-    const outcome = await runSearch({ store, experimentId: 'e2', writerId: 'host/1/b', plugin, workers: 2, signal: never, tickMs: 20 });
+    const outcome = await runSearch({
+      store,
+      experimentId: 'e2',
+      writerId: 'host/1/b',
+      plugin,
+      workers: 2,
+      signal: never,
+      tickMs: 20,
+    });
     assert.equal(outcome.status, 'completed');
     const state = await loadExperiment(store, 'e2');
     const reward = (id: string) => state.trials.get(id)!.reward!;
@@ -112,7 +146,13 @@ describe('the search runtime', () => {
     // Random search with a constant seed draws distinct cells; append a duplicate of sample 0 by hand is not
     // possible (the controller owns the stream), so use the controller with reuse and check the decision path
     // through the worker: a second experiment sample with the same hash.
-    await createExperiment(store, { experimentId: 'e3', config: config({ samples: 4, reuse: true }), seed: 9, codeVersion: 'test', writerId: 'test' });
+    await createExperiment(store, {
+      experimentId: 'e3',
+      config: config({ samples: 4, reuse: true }),
+      seed: 9,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
     const plugin = fakePlugin();
     await runSearch({ store, experimentId: 'e3', writerId: 'host/1/c', plugin, workers: 1, signal: never, tickMs: 20 });
     const state = await loadExperiment(store, 'e3');
@@ -125,7 +165,13 @@ describe('the search runtime', () => {
 
   it('stops on the signal (trials released, ExperimentStopped), then resumes to completion with a passing audit', async () => {
     const store = await freshStore();
-    await createExperiment(store, { experimentId: 'e4', config: config({ samples: 12 }), seed: 4, codeVersion: 'test', writerId: 'test' });
+    await createExperiment(store, {
+      experimentId: 'e4',
+      config: config({ samples: 12 }),
+      seed: 4,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
     const stop = new AbortController();
     const slow = fakePlugin({ delayMs: 30 });
     let rewards = 0;
@@ -144,8 +190,19 @@ describe('the search runtime', () => {
     assert.equal(first.status, 'stopped');
     let state = await loadExperiment(store, 'e4');
     assert.equal(state.status, 'stopped');
-    assert.ok([...state.trials.values()].every((trial) => trial.claim === null), 'no claim is left held');
-    const second = await runSearch({ store, experimentId: 'e4', writerId: 'host/1/e', plugin: fakePlugin(), workers: 2, signal: never, tickMs: 20 });
+    assert.ok(
+      [...state.trials.values()].every((trial) => trial.claim === null),
+      'no claim is left held',
+    );
+    const second = await runSearch({
+      store,
+      experimentId: 'e4',
+      writerId: 'host/1/e',
+      plugin: fakePlugin(),
+      workers: 2,
+      signal: never,
+      tickMs: 20,
+    });
     assert.equal(second.status, 'completed');
     state = await loadExperiment(store, 'e4');
     assert.equal(summarize(state).completed, 12);
@@ -158,7 +215,13 @@ describe('the search runtime', () => {
 
   it('takes over a trial whose holder is gone, and two workers on one store never train the same attempt', async () => {
     const store = await freshStore();
-    await createExperiment(store, { experimentId: 'e5', config: config({ samples: 8 }), seed: 5, codeVersion: 'test', writerId: 'test' });
+    await createExperiment(store, {
+      experimentId: 'e5',
+      config: config({ samples: 8 }),
+      seed: 5,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
     const controller = runController({ store, experimentId: 'e5', writerId: 'ctl', signal: never });
     // A claim by a worker that died: it never writes again.
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -169,7 +232,15 @@ describe('the search runtime', () => {
           id: deterministicEventId('e5-0', 'TrialClaimed', 1, 'ghost'),
           type: 'TrialClaimed',
           version: 1,
-          data: { experimentId: 'e5', sampleId: 'e5-0', workerId: 'ghost/1/x', plugin: 'fake', backend: 'fake', leaseDeadline: new Date(Date.now() + 3_600_000).toISOString(), attempt: 1 },
+          data: {
+            experimentId: 'e5',
+            sampleId: 'e5-0',
+            workerId: 'ghost/1/x',
+            plugin: 'fake',
+            backend: 'fake',
+            leaseDeadline: new Date(Date.now() + 3_600_000).toISOString(),
+            attempt: 1,
+          },
           metadata: eventMetadata('e5', 'ghost'),
         },
       ],
@@ -179,8 +250,28 @@ describe('the search runtime', () => {
     const b = fakePlugin({ delayMs: 5 });
     const holderAlive = (id: string) => !id.startsWith('ghost');
     const workers = [
-      runWorker({ store, plugin: a, workerId: 'w/a', concurrency: 2, experimentId: 'e5', signal: never, exitWhenDone: true, holderAlive, tickMs: 20 }),
-      runWorker({ store, plugin: b, workerId: 'w/b', concurrency: 2, experimentId: 'e5', signal: never, exitWhenDone: true, holderAlive, tickMs: 20 }),
+      runWorker({
+        store,
+        plugin: a,
+        workerId: 'w/a',
+        concurrency: 2,
+        experimentId: 'e5',
+        signal: never,
+        exitWhenDone: true,
+        holderAlive,
+        tickMs: 20,
+      }),
+      runWorker({
+        store,
+        plugin: b,
+        workerId: 'w/b',
+        concurrency: 2,
+        experimentId: 'e5',
+        signal: never,
+        exitWhenDone: true,
+        holderAlive,
+        tickMs: 20,
+      }),
     ];
     assert.equal((await controller).status, 'completed');
     await Promise.all(workers);
@@ -194,7 +285,13 @@ describe('the search runtime', () => {
 
   it('stops when someone else appends ExperimentStopped (GraphQL stopExperiment), without writing after it', async () => {
     const store = await freshStore();
-    await createExperiment(store, { experimentId: 'e6', config: config({ samples: 40 }), seed: 6, codeVersion: 'test', writerId: 'test' });
+    await createExperiment(store, {
+      experimentId: 'e6',
+      config: config({ samples: 40 }),
+      seed: 6,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
     let rewards = 0;
     const outcome = await runSearch({
       store,
@@ -210,7 +307,13 @@ describe('the search runtime', () => {
             // Like the GraphQL mutation: expect the current revision, try again if the controller just wrote.
             for (let attempt = 0; attempt < 10; attempt++) {
               const { revision } = await store.readStream('experiment-e6', { direction: 'backwards', maxCount: 1 });
-              const stop = { id: deterministicEventId('e6', 'stop'), type: 'ExperimentStopped' as const, version: 1, data: { experimentId: 'e6', reason: 'stopped through GraphQL', samples: 4 }, metadata: eventMetadata('e6', 'graphql') };
+              const stop = {
+                id: deterministicEventId('e6', 'stop'),
+                type: 'ExperimentStopped' as const,
+                version: 1,
+                data: { experimentId: 'e6', reason: 'stopped through GraphQL', samples: 4 },
+                metadata: eventMetadata('e6', 'graphql'),
+              };
               try {
                 await store.append('experiment-e6', [stop], revision!);
                 return;

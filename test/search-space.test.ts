@@ -20,7 +20,9 @@ function reorderBlocks(genotype: Genotype, cell: 'normal' | 'reduction', order: 
     return [opA, newState(a), opB, newState(b), combine] as Block;
   }) as Genotype['normal'];
   const concat = cellConcat(genotype, cell).map(newState);
-  return cell === 'normal' ? { ...genotype, normal: moved, normalConcat: concat } : { ...genotype, reduction: moved, reductionConcat: concat };
+  return cell === 'normal'
+    ? { ...genotype, normal: moved, normalConcat: concat }
+    : { ...genotype, reduction: moved, reductionConcat: concat };
 }
 
 /** A random topological order of the blocks of a cell. */
@@ -65,7 +67,10 @@ describe('genotype', () => {
       }),
     );
     assert.throws(() => decodeActions(new Array(49).fill(0)), /50 actions, got 49/);
-    assert.throws(() => decodeActions([...new Array(49).fill(0), 2]), /action 49 \(reduction cell, block 4, combine\) must be an integer in 0\.\.1, got 2/);
+    assert.throws(
+      () => decodeActions([...new Array(49).fill(0), 2]),
+      /action 49 \(reduction cell, block 4, combine\) must be an integer in 0\.\.1, got 2/,
+    );
   });
 
   it('refuses every kind of broken genotype, naming the cell, block and field (property)', () => {
@@ -90,14 +95,17 @@ describe('genotype', () => {
           field = BLOCK_FIELDS[side * 2 + 1]!;
           row[side * 2 + 1] = kind === 'input' ? block + 2 : kind === 'fraction' ? 0.5 : -1;
         }
-        assert.throws(() => validateGenotype(broken), (error: unknown) => {
-          assert.ok(error instanceof GenotypeError);
-          assert.equal(error.cell, cell);
-          assert.equal(error.block, block);
-          assert.equal(error.field, field);
-          assert.match(error.message, new RegExp(`^invalid genotype: ${cell} cell, block ${block}, ${field}: `));
-          return true;
-        });
+        assert.throws(
+          () => validateGenotype(broken),
+          (error: unknown) => {
+            assert.ok(error instanceof GenotypeError);
+            assert.equal(error.cell, cell);
+            assert.equal(error.block, block);
+            assert.equal(error.field, field);
+            assert.match(error.message, new RegExp(`^invalid genotype: ${cell} cell, block ${block}, ${field}: `));
+            return true;
+          },
+        );
       }),
     );
     const fourBlocks = { ...NASNET_A, normal: NASNET_A.normal.slice(0, 4) };
@@ -163,7 +171,10 @@ describe('renderings', () => {
       'b4 = sep_conv3x3(h[i]) + identity(h[i])',
       'out = concat(h[i-1], b0, b1, b2, b3, b4)',
     ]);
-    assert.match(genotypeText(NASNET_A), /^normal cell:\n {2}b0 = [\s\S]*\nreduction cell:\n {2}b0 = sep_conv5x5\(h\[i\]\) \+ sep_conv7x7\(h\[i-1\]\)/);
+    assert.match(
+      genotypeText(NASNET_A),
+      /^normal cell:\n {2}b0 = [\s\S]*\nreduction cell:\n {2}b0 = sep_conv5x5\(h\[i\]\) \+ sep_conv7x7\(h\[i-1\]\)/,
+    );
     const withConcat = structuredClone(NASNET_A);
     withConcat.normal[0]![4] = 'concat';
     assert.equal(cellText(withConcat, 'normal')[0], 'b0 = concat(sep_conv5x5(h[i]), sep_conv3x3(h[i-1]))');
@@ -174,9 +185,15 @@ describe('renderings', () => {
     assert.match(dot, /b4 -> out;/);
     assert.doesNotMatch(dot, /b0 -> out;/);
     const darts = toDarts(NASNET_A);
-    assert.deepEqual(darts.normal.slice(0, 2), [['sep_conv_5x5', 0], ['sep_conv_3x3', 1]]);
+    assert.deepEqual(darts.normal.slice(0, 2), [
+      ['sep_conv_5x5', 0],
+      ['sep_conv_3x3', 1],
+    ]);
     assert.deepEqual(darts.reduce_concat, [3, 4, 5, 6]);
-    assert.match(dartsText(NASNET_A), /^Genotype\(normal=\[\('sep_conv_5x5', 0\), \('sep_conv_3x3', 1\), .*reduce_concat=\[3, 4, 5, 6\]\)$/);
+    assert.match(
+      dartsText(NASNET_A),
+      /^Genotype\(normal=\[\('sep_conv_5x5', 0\), \('sep_conv_3x3', 1\), .*reduce_concat=\[3, 4, 5, 6\]\)$/,
+    );
     assert.match(dartsText(withConcat), /# concat, not add: normal b0$/);
     assert.equal(COMBINES.length, 2);
   });

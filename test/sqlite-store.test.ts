@@ -41,12 +41,15 @@ describe('store addresses', () => {
       kind: 'esdb',
       connectionString: 'esdb://localhost:2113?tls=false',
     });
-    assert.throws(() => parseStoreAddress('postgres://x'), (error: unknown) => {
-      assert.ok(error instanceof StoreArgumentError);
-      assert.equal(error.field, 'store');
-      assert.match(error.message, /must be sqlite:<path> or esdb:\/\/host:port \(got "postgres:\/\/x"\)/);
-      return true;
-    });
+    assert.throws(
+      () => parseStoreAddress('postgres://x'),
+      (error: unknown) => {
+        assert.ok(error instanceof StoreArgumentError);
+        assert.equal(error.field, 'store');
+        assert.match(error.message, /must be sqlite:<path> or esdb:\/\/host:port \(got "postgres:\/\/x"\)/);
+        return true;
+      },
+    );
     assert.throws(() => parseStoreAddress('sqlite:'), /needs a file path/);
   });
 });
@@ -59,7 +62,10 @@ describe('SQLite store', () => {
     const [mode] = await query<{ journal_mode: string }>(path, 'PRAGMA journal_mode');
     assert.equal(mode!.journal_mode, 'wal');
     const versions = await query<{ version: number; name: string }>(path, 'SELECT version, name FROM nasnet_schema');
-    assert.deepEqual(versions.map((v) => v.version), KNOWN_VERSIONS);
+    assert.deepEqual(
+      versions.map((v) => v.version),
+      KNOWN_VERSIONS,
+    );
   });
 
   it('keeps events across reopening and does not apply migrations twice', async () => {
@@ -101,9 +107,19 @@ describe('SQLite store', () => {
         db.close(() => (error ? reject(error) : resolve())),
       );
     });
-    const hashBefore = createHash('sha256').update(await readFile(path)).digest('hex');
-    await assert.rejects(openSqliteStore(path), new RegExp(`schema version 99, newer than this nasnet knows \\(${KNOWN_VERSIONS.at(-1)}\\): upgrade nasnet`));
-    assert.equal(createHash('sha256').update(await readFile(path)).digest('hex'), hashBefore);
+    const hashBefore = createHash('sha256')
+      .update(await readFile(path))
+      .digest('hex');
+    await assert.rejects(
+      openSqliteStore(path),
+      new RegExp(`schema version 99, newer than this nasnet knows \\(${KNOWN_VERSIONS.at(-1)}\\): upgrade nasnet`),
+    );
+    assert.equal(
+      createHash('sha256')
+        .update(await readFile(path))
+        .digest('hex'),
+      hashBefore,
+    );
   });
 
   it('refuses events JSON cannot carry before writing anything of the batch', async () => {
@@ -146,7 +162,10 @@ describe('SQLite store', () => {
     await v1.append('trial-up-0', [trainingProgressed('up', 0, 2)], 'no_stream');
     await v1.close();
     const v2: EventCatalogue = {
-      schemas: { ...NASNET_CATALOGUE.schemas, TrainingProgressed: { ...NASNET_CATALOGUE.schemas.TrainingProgressed!, version: 2 } },
+      schemas: {
+        ...NASNET_CATALOGUE.schemas,
+        TrainingProgressed: { ...NASNET_CATALOGUE.schemas.TrainingProgressed!, version: 2 },
+      },
       upcasters: [{ type: 'TrainingProgressed', fromVersion: 1, upcast: (data) => ({ ...data, phase: 'search' }) }],
     };
     const store = await openSqliteStore(path, { catalogue: v2 });

@@ -26,7 +26,10 @@ const job = (overrides: Partial<TrainingJob> = {}, settings: Record<string, unkn
   settings: { maxTrainExamples: 640, batchSize: 32, validationFraction: 0.05, ...settings },
   ...overrides,
 });
-const context = (signal = new AbortController().signal, progress: (p: unknown) => void = () => undefined) => ({ signal, progress });
+const context = (signal = new AbortController().signal, progress: (p: unknown) => void = () => undefined) => ({
+  signal,
+  progress,
+});
 
 describe('tfjs network', () => {
   it('holds exactly the parameters the plan counts, and computes logits for any genotype', async () => {
@@ -34,7 +37,9 @@ describe('tfjs network', () => {
     const uniform = seededUniform('network-test');
     for (let i = 0; i < 3; i++) {
       const genotype = i === 0 ? NASNET_A : decodeActions(DECISIONS.map((d) => Math.floor(uniform() * d.choices)));
-      const plan = buildNasnetPlan(networkOptions({ genotype, dataset: 'fashion-mnist', N: 1, filters: 2, auxHead: true, dropPath: true }));
+      const plan = buildNasnetPlan(
+        networkOptions({ genotype, dataset: 'fashion-mnist', N: 1, filters: 2, auxHead: true, dropPath: true }),
+      );
       const model = new NetworkModel(tf, plan, 1);
       assert.equal(model.countParameters(), planTotals(plan, { auxHead: true }).params);
       const before = tf.memory().numTensors;
@@ -42,7 +47,10 @@ describe('tfjs network', () => {
         const result = model.forward(tf.zeros([2, 28, 28, 1]) as tf.Tensor4D, { training: false, aux: true });
         return [result.logits.shape, result.auxLogits!.shape];
       });
-      assert.deepEqual(out, [[2, 10], [2, 10]]);
+      assert.deepEqual(out, [
+        [2, 10],
+        [2, 10],
+      ]);
       assert.equal(tf.memory().numTensors, before, 'no tensor leaks from a forward pass');
       model.dispose();
     }
@@ -69,23 +77,36 @@ describe('tfjs training on WebAssembly', () => {
   it('learns Fashion-MNIST well above chance in one short epoch, and reports what it measured', async () => {
     const runner = new JobRunner(await loadTf('wasm'));
     const progress: unknown[] = [];
-    const result = await runner.run(job(), context(undefined, (p) => progress.push(p)));
+    const result = await runner.run(
+      job(),
+      context(undefined, (p) => progress.push(p)),
+    );
     assert.ok(result.validationAccuracy > 0.2, `validation accuracy ${result.validationAccuracy}: at least twice chance (0.1)`);
     assert.equal(result.testAccuracy, null, 'the test set is only read when asked');
     assert.equal(result.backend, 'wasm');
-    assert.equal(result.params, planTotals(buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset: 'fashion-mnist', N: 1, filters: 4 }))).trainableParams);
+    assert.equal(
+      result.params,
+      planTotals(buildNasnetPlan(networkOptions({ genotype: NASNET_A, dataset: 'fashion-mnist', N: 1, filters: 4 })))
+        .trainableParams,
+    );
     assert.ok(result.imagesPerSec > 0 && result.seconds > 0 && Number.isFinite(result.loss));
-    assert.deepEqual(progress.map((p) => (p as { epoch: number }).epoch), [1]);
+    assert.deepEqual(
+      progress.map((p) => (p as { epoch: number }).epoch),
+      [1],
+    );
   });
 
   it('stops with a non-retryable failure when the loss stops being finite', async () => {
     const runner = new JobRunner(await loadTf('wasm'));
-    await assert.rejects(runner.run(job({}, { auxHead: true, auxWeight: 1e39, maxTrainExamples: 64 }), context()), (error: unknown) => {
-      assert.ok(error instanceof TrainingFailure);
-      assert.equal(error.retryable, false);
-      assert.match(error.message, /the training loss became (Infinity|NaN) at epoch 1, step 1/);
-      return true;
-    });
+    await assert.rejects(
+      runner.run(job({}, { auxHead: true, auxWeight: 1e39, maxTrainExamples: 64 }), context()),
+      (error: unknown) => {
+        assert.ok(error instanceof TrainingFailure);
+        assert.equal(error.retryable, false);
+        assert.match(error.message, /the training loss became (Infinity|NaN) at epoch 1, step 1/);
+        return true;
+      },
+    );
   });
 
   it('stops promptly when aborted', async () => {

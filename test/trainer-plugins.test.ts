@@ -17,7 +17,16 @@ const dir = await mkdtemp(join(tmpdir(), 'nasnet-trainer-plugins-'));
 after(() => rm(dir, { recursive: true, force: true }));
 
 function job(genotype: Genotype, epochs = 2): TrainingJob {
-  return { experimentId: 'e', sampleId: 'e-0', attempt: 1, genotype, network: { N: 1, filters: 4 }, dataset: 'fashion-mnist-mini', epochs, seed: 1 };
+  return {
+    experimentId: 'e',
+    sampleId: 'e-0',
+    attempt: 1,
+    genotype,
+    network: { N: 1, filters: 4 },
+    dataset: 'fashion-mnist-mini',
+    epochs,
+    seed: 1,
+  };
 }
 
 function context(signal: AbortSignal = new AbortController().signal): TrainerContext & { seen: TrainingProgress[] } {
@@ -64,11 +73,18 @@ describe('resolveTrainer', () => {
     assert.equal(unknown.validationAccuracy, 0.25, 'a cell not in the table gets options.default');
     const withDefault = await resolveTrainer(EXAMPLE, { concurrency: 1, options: { table: TABLE } });
     assert.equal((await withDefault.train(job(syntheticTarget(12345)), context())).validationAccuracy, 0.1);
-    await rejectsNaming(resolveTrainer(EXAMPLE, { concurrency: 1, options: { table: TABLE, tabel: 1 } }), EXAMPLE, /unknown option "tabel"/);
+    await rejectsNaming(
+      resolveTrainer(EXAMPLE, { concurrency: 1, options: { table: TABLE, tabel: 1 } }),
+      EXAMPLE,
+      /unknown option "tabel"/,
+    );
   });
 
   it('accepts a default export and a TypeScript module', async () => {
-    const js = await moduleFile('default.mjs', 'export default () => ({ name: "d", train: async () => { throw new Error("unused"); } });\n');
+    const js = await moduleFile(
+      'default.mjs',
+      'export default () => ({ name: "d", train: async () => { throw new Error("unused"); } });\n',
+    );
     assert.equal((await resolveTrainer(js, { concurrency: 1, options: {} })).name, 'd');
     const ts = await moduleFile(
       'typed.ts',
@@ -81,13 +97,21 @@ describe('resolveTrainer', () => {
   it('names --trainer and the value in every failure', async () => {
     const missing = join(dir, 'missing.mjs');
     await rejectsNaming(resolveTrainer(missing, { concurrency: 1, options: {} }), missing, /no such file/);
-    await rejectsNaming(resolveTrainer('./nope/missing.js', { concurrency: 1, options: {} }), './nope/missing.js', /no such file .*nope\/missing\.js/);
+    await rejectsNaming(
+      resolveTrainer('./nope/missing.js', { concurrency: 1, options: {} }),
+      './nope/missing.js',
+      /no such file .*nope\/missing\.js/,
+    );
 
     const noFactory = await moduleFile('no-factory.mjs', 'export const trainer = 1;\n');
     await rejectsNaming(resolveTrainer(noFactory, { concurrency: 1, options: {} }), noFactory, /exports no trainer factory/);
 
     const notPlugin = await moduleFile('not-plugin.mjs', 'export function createTrainer() { return { name: "half" }; }\n');
-    await rejectsNaming(resolveTrainer(notPlugin, { concurrency: 1, options: {} }), notPlugin, /returned \{"name":"half"\}, which is not a trainer plugin/);
+    await rejectsNaming(
+      resolveTrainer(notPlugin, { concurrency: 1, options: {} }),
+      notPlugin,
+      /returned \{"name":"half"\}, which is not a trainer plugin/,
+    );
 
     const throws = await moduleFile('throws.mjs', 'export function createTrainer() { throw new Error("no GPU here"); }\n');
     await rejectsNaming(resolveTrainer(throws, { concurrency: 1, options: {} }), throws, /no GPU here/);
@@ -95,13 +119,20 @@ describe('resolveTrainer', () => {
     const broken = await moduleFile('broken.mjs', 'export function createTrainer( {\n');
     await rejectsNaming(resolveTrainer(broken, { concurrency: 1, options: {} }), broken, /cannot load/);
 
-    await rejectsNaming(resolveTrainer('tfjs-gpu', { concurrency: 1, options: {} }), 'tfjs-gpu', /not a built-in trainer \(tfjs, synthetic, process, torch\) nor a module path/);
+    await rejectsNaming(
+      resolveTrainer('tfjs-gpu', { concurrency: 1, options: {} }),
+      'tfjs-gpu',
+      /not a built-in trainer \(tfjs, synthetic, process, torch\) nor a module path/,
+    );
   });
 });
 
 describe('the tfjs trainer factory', () => {
   it('checks its options before any worker starts', async () => {
-    assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { backend: 'gpu' } }), /option backend must be one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu \(got "gpu"\)/);
+    assert.throws(
+      () => createTfjsTrainer({ concurrency: 1, options: { backend: 'gpu' } }),
+      /option backend must be one of tensorflow-gpu, webgpu, tensorflow, wasm, cpu \(got "gpu"\)/,
+    );
     assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { bakend: 'wasm' } }), /unknown option "bakend"/);
     assert.throws(() => createTfjsTrainer({ concurrency: 1, options: { batchSize: 0 } }), /option batchSize .*\(got 0\)/);
     assert.throws(() => createTfjsTrainer({ concurrency: 0, options: {} }), /concurrency must be a whole number >= 1/);
@@ -126,15 +157,34 @@ describe('the synthetic trainer', () => {
     assert.equal(ctx.seen.at(-1)!.metrics['validationAccuracy'], 1);
     assert.deepEqual(
       { ...result, seconds: 0 },
-      { validationAccuracy: 1, testAccuracy: null, loss: 0, params: 0, multAdds: 0, seconds: 0, imagesPerSec: 0, backend: 'synthetic', device: 'none', evaluation: { batchNorm: 'none', recalibrationImages: 0 } },
+      {
+        validationAccuracy: 1,
+        testAccuracy: null,
+        loss: 0,
+        params: 0,
+        multAdds: 0,
+        seconds: 0,
+        imagesPerSec: 0,
+        backend: 'synthetic',
+        device: 'none',
+        evaluation: { batchNorm: 'none', recalibrationImages: 0 },
+      },
     );
 
     const reward = (await plugin.train(job(NASNET_A), context())).validationAccuracy;
     assert.ok(reward >= 0 && reward < 1, `NASNet-A scores ${reward}`);
-    assert.equal((await (await synthetic({ targetSeed: 7 })).train(job(NASNET_A), context())).validationAccuracy, reward, 'same seed, same reward');
+    assert.equal(
+      (await (await synthetic({ targetSeed: 7 })).train(job(NASNET_A), context())).validationAccuracy,
+      reward,
+      'same seed, same reward',
+    );
     assert.deepEqual(syntheticTarget(7), syntheticTarget(7));
     assert.notDeepEqual(syntheticTarget(7), syntheticTarget(8));
-    assert.equal((await (await synthetic()).train(job(syntheticTarget(0)), context())).validationAccuracy, 1, 'targetSeed defaults to 0');
+    assert.equal(
+      (await (await synthetic()).train(job(syntheticTarget(0)), context())).validationAccuracy,
+      1,
+      'targetSeed defaults to 0',
+    );
   });
 
   it('stops promptly when aborted, with a retryable failure', async () => {
@@ -173,7 +223,11 @@ describe('the synthetic trainer', () => {
   });
 
   it('refuses unknown and bad options, naming them', async () => {
-    await rejectsNaming(synthetic({ failevery: 2 }), 'synthetic', /unknown option "failevery" \(known: targetSeed, delayMs, failEvery\)/);
+    await rejectsNaming(
+      synthetic({ failevery: 2 }),
+      'synthetic',
+      /unknown option "failevery" \(known: targetSeed, delayMs, failEvery\)/,
+    );
     await rejectsNaming(synthetic({ delayMs: -1 }), 'synthetic', /option delayMs must be a number >= 0 \(got -1\)/);
     await rejectsNaming(synthetic({ targetSeed: 1.5 }), 'synthetic', /option targetSeed must be a whole number \(got 1.5\)/);
   });

@@ -3,7 +3,11 @@ import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { dilateFilter } from '../plugins/trainers/tfjs/training-gradients.ts';
-import { registerWasmTrainingKernels, stockWasmKernel, wasmTrainingKernelNames } from '../plugins/trainers/tfjs/wasm-kernels/index.ts';
+import {
+  registerWasmTrainingKernels,
+  stockWasmKernel,
+  wasmTrainingKernelNames,
+} from '../plugins/trainers/tfjs/wasm-kernels/index.ts';
 
 /**
  * The wasm training kernels against tfjs's pure-JS cpu backend: every registered kernel on
@@ -30,7 +34,10 @@ function rng(seed: number) {
   };
   const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)]!;
-  const data = (shape: number[]): Data => ({ shape, values: Float32Array.from({ length: shape.reduce((p, n) => p * n, 1) }, () => next() * 2 - 1) });
+  const data = (shape: number[]): Data => ({
+    shape,
+    values: Float32Array.from({ length: shape.reduce((p, n) => p * n, 1) }, () => next() * 2 - 1),
+  });
   return { next, int, pick, data };
 }
 
@@ -76,11 +83,18 @@ function assertClose(actual: Data, expected: Data, label: string, tol = 2e-5): v
   for (const v of expected.values) scale = Math.max(scale, Math.abs(v));
   for (let i = 0; i < expected.values.length; i++) {
     const d = Math.abs(actual.values[i]! - expected.values[i]!);
-    if (!(d <= tol * scale)) assert.fail(`${label}: element ${i} is ${actual.values[i]}, expected ${expected.values[i]} (scale ${scale})`);
+    if (!(d <= tol * scale))
+      assert.fail(`${label}: element ${i} is ${actual.values[i]}, expected ${expected.values[i]} (scale ${scale})`);
   }
 }
 
-async function compareWithCpu(kernelName: string, inputs: Record<string, Data>, attrs: object, label: string, tol?: number): Promise<void> {
+async function compareWithCpu(
+  kernelName: string,
+  inputs: Record<string, Data>,
+  attrs: object,
+  label: string,
+  tol?: number,
+): Promise<void> {
   const expected = await on('cpu', () => runKernel(kernelName, inputs, attrs));
   const actual = await on('wasm', () => runKernelNoLeak(kernelName, inputs, attrs));
   assertClose(actual, expected, `${label} ${JSON.stringify(attrs)}`, tol);
@@ -101,7 +115,17 @@ interface ConvCase {
 }
 
 const CHANNELS = [1, 3, 4, 5, 8, 16, 17, 20, 36];
-const KERNELS: ReadonlyArray<[number, number]> = [[1, 1], [3, 3], [5, 5], [7, 7], [1, 3], [3, 1], [1, 7], [7, 1], [2, 2]];
+const KERNELS: ReadonlyArray<[number, number]> = [
+  [1, 1],
+  [3, 3],
+  [5, 5],
+  [7, 7],
+  [1, 3],
+  [3, 1],
+  [1, 7],
+  [7, 1],
+  [2, 2],
+];
 
 /** A random convolution whose output is not empty. */
 function convCase(r: ReturnType<typeof rng>, opts: { dilation?: boolean; CO?: readonly number[] } = {}): ConvCase {
@@ -109,9 +133,25 @@ function convCase(r: ReturnType<typeof rng>, opts: { dilation?: boolean; CO?: re
     const [KH, KW] = r.pick(KERNELS);
     const dilation = opts.dilation === true ? 2 : 1;
     const stride = dilation > 1 ? 1 : r.pick([1, 2]);
-    const explicit = [[0, 0], [r.int(0, 2), r.int(0, 2)], [r.int(0, 2), r.int(0, 2)], [0, 0]];
+    const explicit = [
+      [0, 0],
+      [r.int(0, 2), r.int(0, 2)],
+      [r.int(0, 2), r.int(0, 2)],
+      [0, 0],
+    ];
     const pad: Pad = r.pick<Pad>(['same', 'valid', 'same', r.int(0, 2), explicit]);
-    const c: ConvCase = { N: r.int(1, 3), H: r.int(3, 13), W: r.int(3, 13), CI: r.pick(CHANNELS), CO: r.pick(opts.CO ?? CHANNELS), KH, KW, stride, dilation, pad };
+    const c: ConvCase = {
+      N: r.int(1, 3),
+      H: r.int(3, 13),
+      W: r.int(3, 13),
+      CI: r.pick(CHANNELS),
+      CO: r.pick(opts.CO ?? CHANNELS),
+      KH,
+      KW,
+      stride,
+      dilation,
+      pad,
+    };
     const padH = Array.isArray(pad) ? pad[1]![0]! + pad[1]![1]! : typeof pad === 'number' ? 2 * pad : pad === 'same' ? 1e9 : 0;
     const padW = Array.isArray(pad) ? pad[2]![0]! + pad[2]![1]! : padH;
     if (c.H + padH >= (KH - 1) * dilation + 1 && c.W + padW >= (KW - 1) * dilation + 1) return c;
@@ -124,7 +164,15 @@ const describeCase = (c: ConvCase) =>
 function convOut(c: ConvCase, depthwise = false): number[] {
   // For a depthwise case CO is the channel multiplier: the filter is [KH, KW, CI, CO] either way.
   const filter: [number, number, number, number] = [c.KH, c.KW, c.CI, c.CO];
-  return tf.backend_util.computeConv2DInfo([c.N, c.H, c.W, c.CI], filter, c.stride, c.dilation, c.pad as tf.backend_util.ExplicitPadding, undefined, depthwise).outShape;
+  return tf.backend_util.computeConv2DInfo(
+    [c.N, c.H, c.W, c.CI],
+    filter,
+    c.stride,
+    c.dilation,
+    c.pad as tf.backend_util.ExplicitPadding,
+    undefined,
+    depthwise,
+  ).outShape;
 }
 
 before(async () => {
@@ -147,7 +195,11 @@ describe('Conv2D gradients match the cpu backend', () => {
     const r = rng(13);
     const activations = ['linear', 'relu', 'relu6', 'sigmoid', 'leakyrelu', 'elu'];
     // Stock tfjs-backend-wasm 4.22 gets 'same' wrong for filters one pixel wide with stride 2.
-    const sameStride2: ConvCase[] = [[3, 1], [7, 1], [5, 1]].map(([KH, KW]) => ({ N: 2, H: 9, W: 10, CI: 3, CO: 4, KH: KH!, KW: KW!, stride: 2, dilation: 1, pad: 'same' }));
+    const sameStride2: ConvCase[] = [
+      [3, 1],
+      [7, 1],
+      [5, 1],
+    ].map(([KH, KW]) => ({ N: 2, H: 9, W: 10, CI: 3, CO: 4, KH: KH!, KW: KW!, stride: 2, dilation: 1, pad: 'same' }));
     for (let i = 0; i < 27; i++) {
       const c = sameStride2[i] ?? (i % 2 === 0 ? { ...convCase(r), KH: 1, KW: 1, stride: 1 } : convCase(r));
       const x = r.data([c.N, c.H, c.W, c.CI]);
@@ -157,10 +209,20 @@ describe('Conv2D gradients match the cpu backend', () => {
       const activation = r.pick(activations);
       const inputs: Record<string, Data> = { x, filter };
       if (i % 3 !== 0) inputs['bias'] = r.data([c.CO]);
-      await compareWithCpu('FusedConv2D', inputs, { ...attrs, activation, leakyreluAlpha: 0.2 }, `${describeCase(c)} ${activation}`);
+      await compareWithCpu(
+        'FusedConv2D',
+        inputs,
+        { ...attrs, activation, leakyreluAlpha: 0.2 },
+        `${describeCase(c)} ${activation}`,
+      );
       const dwInputs: Record<string, Data> = { x, filter: r.data([c.KH, c.KW, c.CI, 1]) };
       if (i % 3 !== 0) dwInputs['bias'] = r.data([c.CI]);
-      await compareWithCpu('FusedDepthwiseConv2D', dwInputs, { ...attrs, activation, leakyreluAlpha: 0.2 }, `depthwise ${describeCase(c)} ${activation}`);
+      await compareWithCpu(
+        'FusedDepthwiseConv2D',
+        dwInputs,
+        { ...attrs, activation, leakyreluAlpha: 0.2 },
+        `depthwise ${describeCase(c)} ${activation}`,
+      );
     }
   });
 
@@ -202,16 +264,34 @@ describe('Conv2D gradients match the cpu backend', () => {
       const [dxRef, dwRef] = await on('cpu', () =>
         scoped(() => {
           const wide = dilateFilter(tensorOf(w) as tf.Tensor4D, 2, 2);
-          const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy: tensorOf(dy), filter: wide }, { ...common, inputShape: x.shape } as tf.NamedAttrMap) as tf.Tensor;
-          const dwWide = tf.engine().runKernel('Conv2DBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, { ...common, filterShape: wide.shape } as tf.NamedAttrMap) as tf.Tensor4D;
+          const dx = tf
+            .engine()
+            .runKernel('Conv2DBackpropInput', { dy: tensorOf(dy), filter: wide }, {
+              ...common,
+              inputShape: x.shape,
+            } as tf.NamedAttrMap) as tf.Tensor;
+          const dwWide = tf
+            .engine()
+            .runKernel('Conv2DBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, {
+              ...common,
+              filterShape: wide.shape,
+            } as tf.NamedAttrMap) as tf.Tensor4D;
           const dW = tf.stridedSlice(dwWide, [0, 0, 0, 0], dwWide.shape, [2, 2, 1, 1]);
           return [dx, dW].map((t): Data => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
         }),
       );
       await on('wasm', () => {
         const dilations = [2, 2];
-        assertClose(runKernelNoLeak('Conv2DBackpropInput', { dy, filter: w }, { ...common, inputShape: x.shape, dilations }), dxRef!, `dx ${describeCase(c)}`);
-        assertClose(runKernelNoLeak('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: w.shape, dilations }), dwRef!, `dw ${describeCase(c)}`);
+        assertClose(
+          runKernelNoLeak('Conv2DBackpropInput', { dy, filter: w }, { ...common, inputShape: x.shape, dilations }),
+          dxRef!,
+          `dx ${describeCase(c)}`,
+        );
+        assertClose(
+          runKernelNoLeak('Conv2DBackpropFilter', { x, dy }, { ...common, filterShape: w.shape, dilations }),
+          dwRef!,
+          `dw ${describeCase(c)}`,
+        );
       });
     }
   });
@@ -227,7 +307,12 @@ describe('depthwise convolution matches the cpu backend', () => {
     const r = rng(4);
     for (let i = 0; i < 40; i++) {
       const { c, filter, attrs } = depthwiseCase(r, i % 4 === 3);
-      await compareWithCpu('DepthwiseConv2dNative', { x: r.data([c.N, c.H, c.W, c.CI]), filter: r.data(filter) }, { ...attrs, dataFormat: 'NHWC' }, describeCase(c));
+      await compareWithCpu(
+        'DepthwiseConv2dNative',
+        { x: r.data([c.N, c.H, c.W, c.CI]), filter: r.data(filter) },
+        { ...attrs, dataFormat: 'NHWC' },
+        describeCase(c),
+      );
     }
   });
 
@@ -268,15 +353,39 @@ describe('depthwise convolution matches the cpu backend', () => {
       const [dxRef, dwRef] = await on('cpu', () =>
         scoped(() => {
           const wide = dilateFilter(tensorOf(w) as tf.Tensor4D, 2, 2);
-          const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensorOf(dy), filter: wide }, { ...common, dilations: 1, inputShape: x.shape } as tf.NamedAttrMap) as tf.Tensor;
-          const dwWide = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, { ...common, dilations: 1, filterShape: wide.shape } as tf.NamedAttrMap) as tf.Tensor4D;
+          const dx = tf
+            .engine()
+            .runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensorOf(dy), filter: wide }, {
+              ...common,
+              dilations: 1,
+              inputShape: x.shape,
+            } as tf.NamedAttrMap) as tf.Tensor;
+          const dwWide = tf
+            .engine()
+            .runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, {
+              ...common,
+              dilations: 1,
+              filterShape: wide.shape,
+            } as tf.NamedAttrMap) as tf.Tensor4D;
           const dW = tf.stridedSlice(dwWide, [0, 0, 0, 0], dwWide.shape, [2, 2, 1, 1]);
           return [dx, dW].map((t): Data => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
         }),
       );
       await on('wasm', () => {
-        assertClose(runKernelNoLeak('DepthwiseConv2dNativeBackpropInput', { dy, filter: w }, { ...common, dilations: 2, inputShape: x.shape }), dxRef!, `dx ${describeCase(c)}`);
-        assertClose(runKernelNoLeak('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...common, dilations: 2, filterShape: w.shape }), dwRef!, `dw ${describeCase(c)}`);
+        assertClose(
+          runKernelNoLeak(
+            'DepthwiseConv2dNativeBackpropInput',
+            { dy, filter: w },
+            { ...common, dilations: 2, inputShape: x.shape },
+          ),
+          dxRef!,
+          `dx ${describeCase(c)}`,
+        );
+        assertClose(
+          runKernelNoLeak('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...common, dilations: 2, filterShape: w.shape }),
+          dwRef!,
+          `dw ${describeCase(c)}`,
+        );
       });
     }
   });
@@ -286,7 +395,13 @@ describe('pooling gradients match the cpu backend', () => {
   const poolCase = (r: ReturnType<typeof rng>) => {
     const c = convCase(r);
     const attrs = { filterSize: [c.KH, c.KW], strides: c.stride, pad: c.pad };
-    const out = tf.backend_util.computePool2DInfo([c.N, c.H, c.W, c.CI], [c.KH, c.KW], c.stride, 1, c.pad as tf.backend_util.ExplicitPadding).outShape;
+    const out = tf.backend_util.computePool2DInfo(
+      [c.N, c.H, c.W, c.CI],
+      [c.KH, c.KW],
+      c.stride,
+      1,
+      c.pad as tf.backend_util.ExplicitPadding,
+    ).outShape;
     return { c, attrs, out };
   };
 
@@ -314,15 +429,27 @@ describe('reductions, Identity and Cast', () => {
   test('Sum and Mean over leading or middle axes (ours) and any other axes (stock)', async () => {
     const r = rng(10);
     const cases: Array<[number[], number | number[]]> = [
-      [[4, 5, 7, 33], [0, 1, 2]],
-      [[3, 6, 5, 17], [1, 2]],
+      [
+        [4, 5, 7, 33],
+        [0, 1, 2],
+      ],
+      [
+        [3, 6, 5, 17],
+        [1, 2],
+      ],
       [[2, 3, 4, 5], [1]],
       [[9, 4], 0],
       [[130, 3], [0]],
       [[3, 4, 5], -2],
       [[2, 3, 4, 5], [3]],
-      [[2, 3, 4, 5], [0, 2]],
-      [[2, 3, 4, 5], [0, 1, 2, 3]],
+      [
+        [2, 3, 4, 5],
+        [0, 2],
+      ],
+      [
+        [2, 3, 4, 5],
+        [0, 1, 2, 3],
+      ],
     ];
     for (const [shape, axis] of cases) {
       for (const keepDims of [false, true]) {
@@ -338,12 +465,27 @@ describe('reductions, Identity and Cast', () => {
   test('Tile (broadcasting and repeating; int32 too; rank > 4 boxes go to the stock kernel)', async () => {
     const r = rng(14);
     const cases: Array<[number[], number[]]> = [
-      [[1, 1, 1, 7], [3, 5, 4, 1]],
-      [[2, 1, 3], [1, 4, 1]],
-      [[3, 4], [2, 3]],
+      [
+        [1, 1, 1, 7],
+        [3, 5, 4, 1],
+      ],
+      [
+        [2, 1, 3],
+        [1, 4, 1],
+      ],
+      [
+        [3, 4],
+        [2, 3],
+      ],
       [[5], [4]],
-      [[2, 1, 3, 1, 2], [2, 3, 1, 2, 2]],
-      [[1, 2, 1, 3], [4, 2, 5, 2]],
+      [
+        [2, 1, 3, 1, 2],
+        [2, 3, 1, 2, 2],
+      ],
+      [
+        [1, 2, 1, 3],
+        [4, 2, 5, 2],
+      ],
     ];
     for (const [shape, reps] of cases) await compareWithCpu('Tile', { x: r.data(shape) }, { reps }, `Tile ${shape} × ${reps}`);
     const ints: Data = { shape: [2, 1, 3], values: Int32Array.from([1, -2, 3, 4, 5, -6]), dtype: 'int32' };
@@ -370,7 +512,11 @@ describe('reductions, Identity and Cast', () => {
         const [wt, vt, ut] = [w, v, u].map(tensorOf) as [tf.Tensor, tf.Tensor, tf.Tensor];
         const loss = (a: tf.Tensor) => {
           const aw = tf.mul(a, wt);
-          return tf.addN([tf.sum(tf.mul(tf.sum(aw, [0, 1, 2]), vt)), tf.sum(tf.mul(tf.mean(aw, [1, 2]), ut)), tf.mean(aw)]) as tf.Scalar;
+          return tf.addN([
+            tf.sum(tf.mul(tf.sum(aw, [0, 1, 2]), vt)),
+            tf.sum(tf.mul(tf.mean(aw, [1, 2]), ut)),
+            tf.mean(aw),
+          ]) as tf.Scalar;
         };
         const g = tf.grad(loss)(tensorOf(x));
         return { shape: g.shape, values: g.dataSync() as Float32Array } as Data;
@@ -417,14 +563,35 @@ describe('training through tf.layers and ops', () => {
   function buildModel(seed: number): tf.LayersModel {
     const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
     const input = tf.input({ shape: [12, 12, 3] });
-    let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) }).apply(input) as tf.SymbolicTensor;
-    x = tf.layers.separableConv2d({ filters: 12, kernelSize: 5, padding: 'same', depthwiseInitializer: init(2), pointwiseInitializer: init(3) }).apply(x) as tf.SymbolicTensor;
+    let x = tf.layers
+      .conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1) })
+      .apply(input) as tf.SymbolicTensor;
+    x = tf.layers
+      .separableConv2d({
+        filters: 12,
+        kernelSize: 5,
+        padding: 'same',
+        depthwiseInitializer: init(2),
+        pointwiseInitializer: init(3),
+      })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ gammaInitializer: 'ones' }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.conv2d({ filters: 12, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(4), biasInitializer: tf.initializers.constant({ value: 0.1 }) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .conv2d({
+        filters: 12,
+        kernelSize: 3,
+        strides: 2,
+        padding: 'same',
+        kernelInitializer: init(4),
+        biasInitializer: tf.initializers.constant({ value: 0.1 }),
+      })
+      .apply(x) as tf.SymbolicTensor;
     const a = tf.layers.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(x) as tf.SymbolicTensor;
     const m = tf.layers.maxPooling2d({ poolSize: 3, strides: 1, padding: 'same' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.add().apply([a, m]) as tf.SymbolicTensor;
-    x = tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', depthwiseInitializer: init(5) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'valid', depthwiseInitializer: init(5) })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 2, strides: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 5, kernelInitializer: init(6) }).apply(x) as tf.SymbolicTensor;
@@ -446,7 +613,8 @@ describe('training through tf.layers and ops', () => {
         const current = model.getWeights().map((t): Data => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
         const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
         const y = tf.tensor(labels, [4, 5]);
-        const loss = (input: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
+        const loss = (input: tf.Tensor) =>
+          tf.losses.softmaxCrossEntropy(y, model.apply(input, { training: true }) as tf.Tensor) as tf.Scalar;
         // Measured on the second pass: the first one also replaces batch norm's moving
         // statistics (the buffers set by setWeights go, new ones come).
         gradients(loss, x, vars);

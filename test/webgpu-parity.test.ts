@@ -34,7 +34,17 @@ function everyBlock(op: Op): Genotype {
 
 function planFor(genotype: Genotype, stem: NetworkOptions['stem']): NetworkPlan {
   const size = stem === 'small' ? 16 : 40;
-  return buildNasnetPlan({ genotype, N: 1, filters: 2, imageShape: [size, size, stem === 'small' ? 1 : 3], classes: 5, stem, stemFilters: 6, auxHead: true, dropPath: true });
+  return buildNasnetPlan({
+    genotype,
+    N: 1,
+    filters: 2,
+    imageShape: [size, size, stem === 'small' ? 1 : 3],
+    classes: 5,
+    stem,
+    stemFilters: 6,
+    auxHead: true,
+    dropPath: true,
+  });
 }
 
 type Named = Array<[string, Float32Array]>;
@@ -54,7 +64,9 @@ async function run(backend: 'cpu' | 'webgpu', plan: NetworkPlan): Promise<Named>
     const { grads } = tf.variableGrads(() => {
       const out = model.forward(x, { training: true, aux: true, seed: 11, dropProbability: (cell) => 0.2 + 0.1 * cell });
       kept.push(tf.keep(out.logits), tf.keep(out.auxLogits!));
-      return tf.losses.softmaxCrossEntropy(labels, out.logits).add(tf.losses.softmaxCrossEntropy(labels, out.auxLogits!).mul(0.4)) as tf.Scalar;
+      return tf.losses
+        .softmaxCrossEntropy(labels, out.logits)
+        .add(tf.losses.softmaxCrossEntropy(labels, out.auxLogits!).mul(0.4)) as tf.Scalar;
     }, variables);
     const inference = model.forward(x, { training: false }).logits;
     return [...kept, inference, ...variables.map((v) => grads[v.name]!)];
@@ -77,7 +89,8 @@ function assertClose(actual: Named, expected: Named, label: string): number {
     for (let i = 0; i < want.length; i++) {
       const error = Math.abs(got[i]! - want[i]!) / scale;
       worst = Math.max(worst, error);
-      if (!(error <= TOLERANCE)) assert.fail(`${label}, ${name}: element ${i} is ${got[i]} on webgpu, ${want[i]} on cpu (scale ${scale})`);
+      if (!(error <= TOLERANCE))
+        assert.fail(`${label}, ${name}: element ${i} is ${got[i]} on webgpu, ${want[i]} on cpu (scale ${scale})`);
     }
   });
   return worst;

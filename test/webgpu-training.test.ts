@@ -38,7 +38,16 @@ describe('webgpu adapters', () => {
     assert.equal(isSoftwareAdapter({ ...info, isFallbackAdapter: true }), true);
     assert.equal(isSoftwareAdapter({ ...info, description: 'llvmpipe: Mesa 25.0.7' }), true);
     assert.equal(isSoftwareAdapter({ ...info, vendor: 'google', device: 'SwiftShader Device (Subzero)' }), true);
-    assert.equal(isSoftwareAdapter({ vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200', isFallbackAdapter: false }), false);
+    assert.equal(
+      isSoftwareAdapter({
+        vendor: 'nvidia',
+        architecture: 'hopper',
+        device: '',
+        description: 'NVIDIA H200',
+        isFallbackAdapter: false,
+      }),
+      false,
+    );
   });
 });
 
@@ -47,7 +56,10 @@ describe('training on the webgpu backend', { skip }, () => {
     assert.equal(runtime!.backend, 'webgpu');
     assert.ok(runtime!.adapter, 'the adapter is described');
     assert.ok(runtime!.device.length > 0);
-    assert.equal(runtime!.memory.tensorBytes, Math.min(runtime!.adapter!.limits.maxStorageBufferBindingSize, runtime!.adapter!.limits.maxBufferSize));
+    assert.equal(
+      runtime!.memory.tensorBytes,
+      Math.min(runtime!.adapter!.limits.maxStorageBufferBindingSize, runtime!.adapter!.limits.maxBufferSize),
+    );
   });
 
   it('keeps tensors, memory and compiled pipelines flat over 50 steps, while the loss falls', async () => {
@@ -62,11 +74,29 @@ describe('training on the webgpu backend', { skip }, () => {
       ['identity', 0, 'identity', 1, 'add'],
     ];
     const genotype: Genotype = { normal: cell, reduction: cell };
-    const plan = buildNasnetPlan({ genotype, N: 1, filters: 2, imageShape: [8, 8, 1], classes: 4, stem: 'small', stemFilters: 6, auxHead: true, dropPath: true });
+    const plan = buildNasnetPlan({
+      genotype,
+      N: 1,
+      filters: 2,
+      imageShape: [8, 8, 1],
+      classes: 4,
+      stem: 'small',
+      stemFilters: 6,
+      auxHead: true,
+      dropPath: true,
+    });
     const model = new NetworkModel(tf, plan, 1);
-    const settings = trainSettings({}, { epochs: 1, seed: 1 }, { optimizer: 'adam', learningRate: 0.01, dropPath: 0.2, auxWeight: 0.4 });
+    const settings = trainSettings(
+      {},
+      { epochs: 1, seed: 1 },
+      { optimizer: 'adam', learningRate: 0.01, dropPath: 0.2, auxWeight: 0.4 },
+    );
     const { optimizer } = scheduledOptimizer(tf, settings);
-    const batch = { x: Float32Array.from({ length: 8 * 64 }, (_, i) => Math.sin(i * 0.37)), y: Int32Array.from({ length: 8 }, (_, i) => i % 4), size: 8 };
+    const batch = {
+      x: Float32Array.from({ length: 8 * 64 }, (_, i) => Math.sin(i * 0.37)),
+      y: Int32Array.from({ length: 8 }, (_, i) => i % 4),
+      size: 8,
+    };
     const losses: number[] = [];
     const step = async (s: number) => losses.push((await trainStep(runtime!, model, optimizer, batch, settings, s / 50, s)).loss);
     // the first two steps create the optimizer's slots and compile every pipeline
@@ -99,7 +129,14 @@ describe('training on the webgpu backend', { skip }, () => {
         dataset: 'fashion-mnist-mini',
         epochs: 2,
         seed: 3,
-        settings: { maxTrainExamples: 128, batchSize: 32, validationFraction: 0.02, optimizer: 'adam', learningRate: 0.01, batchNormRecalibration: 128 },
+        settings: {
+          maxTrainExamples: 128,
+          batchSize: 32,
+          validationFraction: 0.02,
+          optimizer: 'adam',
+          learningRate: 0.01,
+          batchNormRecalibration: 128,
+        },
       },
       { signal: new AbortController().signal, progress: (p) => progress.push(p.metrics.loss!) },
     );
@@ -113,14 +150,46 @@ describe('training on the webgpu backend', { skip }, () => {
   it('nasnet search --backend webgpu runs a tiny search end to end, and the audit passes', { timeout: 600_000 }, async () => {
     const store = `sqlite:${join(dir, 'gpu.db')}`;
     const config = join(dir, 'gpu.json');
-    await writeFile(config, JSON.stringify({ training: { optimizer: 'adam', learningRate: 0.01, batchSize: 32, maxTrainExamples: 64, validationFraction: 0.02, batchNormRecalibration: 64 } }));
-    const flags = ['--preset', 'tiny', '--backend', 'webgpu', '--config', config, '--samples', '2', '--batch', '2', '--workers', '1', '--store', store, '--experiment-id', 'gpu'];
+    await writeFile(
+      config,
+      JSON.stringify({
+        training: {
+          optimizer: 'adam',
+          learningRate: 0.01,
+          batchSize: 32,
+          maxTrainExamples: 64,
+          validationFraction: 0.02,
+          batchNormRecalibration: 64,
+        },
+      }),
+    );
+    const flags = [
+      '--preset',
+      'tiny',
+      '--backend',
+      'webgpu',
+      '--config',
+      config,
+      '--samples',
+      '2',
+      '--batch',
+      '2',
+      '--workers',
+      '1',
+      '--store',
+      store,
+      '--experiment-id',
+      'gpu',
+    ];
     const search = await run(process.execPath, [NASNET, 'search', ...flags, '--json'], { maxBuffer: 1 << 26 });
     const summary = JSON.parse(search.stdout.trim().split('\n').at(-1)!) as { status: string; completed: number; failed: number };
     assert.equal(summary.status, 'completed');
     assert.equal(summary.completed, 2, `every child trained (${summary.failed} failed)`);
     const events = await run(process.execPath, [NASNET, 'events', '--store', store, '--type', 'TrainingCompleted']);
-    const completed = events.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { data: { backend: string; device: string } }).data);
+    const completed = events.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { data: { backend: string; device: string } }).data);
     assert.ok(completed.length >= 1);
     for (const data of completed) {
       assert.equal(data.backend, 'webgpu');

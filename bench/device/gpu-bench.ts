@@ -97,7 +97,20 @@ const TARGET_ACCURACY = 0.94;
 
 const { values: given } = parseArgs({
   options: {
-    ...Object.fromEntries(Object.keys({ ...DEFAULTS, ...SMOKE, ...PART_MINUTES, epochs: '', lr: '', python: '', out: '', data: '', 'torch-script': '', repo: '' }).map((name) => [name, { type: 'string' as const }])),
+    ...Object.fromEntries(
+      Object.keys({
+        ...DEFAULTS,
+        ...SMOKE,
+        ...PART_MINUTES,
+        epochs: '',
+        lr: '',
+        python: '',
+        out: '',
+        data: '',
+        'torch-script': '',
+        repo: '',
+      }).map((name) => [name, { type: 'string' as const }]),
+    ),
     'allow-software': { type: 'boolean' },
     smoke: { type: 'boolean' },
   },
@@ -128,12 +141,21 @@ const log = (text: string) => process.stderr.write(`[gpu-bench ${((performance.n
 
 const outPath = options.out ?? (process.env['OUT'] ? join(process.env['OUT'], 'gpu-check.json') : null);
 const report: Record<string, unknown> = {
-  check: 'nasnet GPU check: the torch trainer (search children, Fashion-MNIST accuracy) and NASNet-A training on WebGPU vs PyTorch CUDA',
+  check:
+    'nasnet GPU check: the torch trainer (search children, Fashion-MNIST accuracy) and NASNet-A training on WebGPU vs PyTorch CUDA',
   smoke,
   startedAt: new Date().toISOString(),
   settings: { ...options, parts, repo, allowSoftware, targetRatioAtBatch256: TARGET_RATIO, targetTestAccuracy: TARGET_ACCURACY },
-  machine: { node: process.version, nodePath: process.execPath, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', gpu: nvidiaSmi() },
-  environment: Object.fromEntries(['VK_DRIVER_FILES', 'VK_ICD_FILENAMES', 'LD_LIBRARY_PATH', 'NASNET_DATA'].map((name) => [name, process.env[name] ?? null])),
+  machine: {
+    node: process.version,
+    nodePath: process.execPath,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    gpu: nvidiaSmi(),
+  },
+  environment: Object.fromEntries(
+    ['VK_DRIVER_FILES', 'VK_ICD_FILENAMES', 'LD_LIBRARY_PATH', 'NASNET_DATA'].map((name) => [name, process.env[name] ?? null]),
+  ),
 };
 const save = () => {
   report['seconds'] = round((performance.now() - started) / 1000);
@@ -146,7 +168,11 @@ const save = () => {
 function nvidiaSmi(): string | null {
   try {
     const query = 'name,driver_version,memory.total,clocks.max.sm';
-    return execFileSync('nvidia-smi', [`--query-gpu=${query}`, '--format=csv,noheader'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 }).trim();
+    return execFileSync('nvidia-smi', [`--query-gpu=${query}`, '--format=csv,noheader'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 20_000,
+    }).trim();
   } catch {
     return null;
   }
@@ -179,7 +205,9 @@ interface Python {
 
 /** The first Python that imports torch: --python, $PYTHON, python3, /usr/bin/python3. */
 function findPython(): Python | { reason: string } {
-  const candidates = [options.python, process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+  const candidates = [options.python, process.env['PYTHON'], 'python3', '/usr/bin/python3'].filter((p): p is string =>
+    Boolean(p),
+  );
   const code = 'import json, torch; print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available()}))';
   const tried: string[] = [];
   for (const path of new Set(candidates)) {
@@ -224,10 +252,19 @@ async function measureSpeed(webgpu: WebGpu, python: Python | { reason: string },
       }
       if ('path' in python) {
         log(`pytorch ${torchDevice} N=${config.N} F=${config.filters} batch ${batchSize}`);
-        row.pytorch = timeTorchSteps(plan, { ...timing, python: python.path, device: torchDevice, threads: torchDevice === 'cpu' ? 1 : cpus().length, cudnnBenchmark: torchDevice === 'cuda', script: torchChildScript(), timeoutMs: 300_000 });
+        row.pytorch = timeTorchSteps(plan, {
+          ...timing,
+          python: python.path,
+          device: torchDevice,
+          threads: torchDevice === 'cpu' ? 1 : cpus().length,
+          cudnnBenchmark: torchDevice === 'cuda',
+          script: torchChildScript(),
+          timeoutMs: 300_000,
+        });
         if ('params' in row.pytorch) row.params = row.pytorch.params;
       }
-      if (row.webgpu && 'imagesPerSec' in row.webgpu && row.pytorch && 'imagesPerSec' in row.pytorch) row.ratio = round(row.webgpu.imagesPerSec / row.pytorch.imagesPerSec);
+      if (row.webgpu && 'imagesPerSec' in row.webgpu && row.pytorch && 'imagesPerSec' in row.pytorch)
+        row.ratio = round(row.webgpu.imagesPerSec / row.pytorch.imagesPerSec);
       log(`  webgpu ${JSON.stringify(row.webgpu)}; pytorch ${JSON.stringify(row.pytorch)}; ratio ${row.ratio}`);
       save();
     }
@@ -238,7 +275,11 @@ async function measureSpeed(webgpu: WebGpu, python: Python | { reason: string },
 function speedGoal(rows: SpeedRow[]) {
   const at256 = rows.filter((r) => r.batchSize === 256).map((r) => ({ N: r.N, filters: r.filters, ratio: r.ratio }));
   const measured = at256.length > 0 && at256.every((r) => r.ratio !== null);
-  return { goal: `WebGPU >= ${TARGET_RATIO}x PyTorch ${torchDevice} images/s at batch 256`, at256, met: measured ? at256.every((r) => r.ratio! >= TARGET_RATIO) : null };
+  return {
+    goal: `WebGPU >= ${TARGET_RATIO}x PyTorch ${torchDevice} images/s at batch 256`,
+    at256,
+    met: measured ? at256.every((r) => r.ratio! >= TARGET_RATIO) : null,
+  };
 }
 
 function loadTrainingData(): Dataset {
@@ -256,9 +297,19 @@ function loadTrainingData(): Dataset {
  * for the data pipeline that the benchmark does not have. When not even one epoch fits, one
  * epoch over the training images that do (a subset: the accuracy is then no test of the goal).
  */
-function plannedEpochs(rows: SpeedRow[], trainCount: number, otherImages: { perEpoch: number; atEnd: number }, batchSize: number, network: { N: number; filters: number }, secondsLeft: number): { epochs: number; trainCount: number; basis: string } {
+function plannedEpochs(
+  rows: SpeedRow[],
+  trainCount: number,
+  otherImages: { perEpoch: number; atEnd: number },
+  batchSize: number,
+  network: { N: number; filters: number },
+  secondsLeft: number,
+): { epochs: number; trainCount: number; basis: string } {
   if (options.epochs !== undefined) return { epochs: Math.max(1, Math.round(num('epochs'))), trainCount, basis: '--epochs' };
-  const row = rows.find((r) => r.N === network.N && r.filters === network.filters && r.batchSize === batchSize && r.webgpu && 'imagesPerSec' in r.webgpu);
+  const row = rows.find(
+    (r) =>
+      r.N === network.N && r.filters === network.filters && r.batchSize === batchSize && r.webgpu && 'imagesPerSec' in r.webgpu,
+  );
   if (!row) return { epochs: 1, trainCount, basis: 'no speed measured for this network and batch: 1 epoch' };
   const speed = (row.webgpu as StepTiming).imagesPerSec;
   const epochSeconds = trainCount / (0.8 * speed) + otherImages.perEpoch / (0.5 * speed);
@@ -279,8 +330,24 @@ async function train(runtime: TfRuntime, rows: SpeedRow[], until: number): Promi
   const maxTrain = num('train-examples');
   const wanted = maxTrain > 0 ? Math.min(maxTrain, dataset.train.count - held) : dataset.train.count - held;
   const recalibration = 512;
-  const plan = plannedEpochs(rows, wanted, { perEpoch: held + recalibration, atEnd: dataset.test.count }, batchSize, network, (until - performance.now()) / 1000);
-  const base = { dataset: dataset.source, N: network.N, filters: network.filters, trainExamples: plan.trainCount, validationExamples: held, testExamples: dataset.test.count, epochsPlanned: plan.epochs, epochsBasis: plan.basis };
+  const plan = plannedEpochs(
+    rows,
+    wanted,
+    { perEpoch: held + recalibration, atEnd: dataset.test.count },
+    batchSize,
+    network,
+    (until - performance.now()) / 1000,
+  );
+  const base = {
+    dataset: dataset.source,
+    N: network.N,
+    filters: network.filters,
+    trainExamples: plan.trainCount,
+    validationExamples: held,
+    testExamples: dataset.test.count,
+    epochsPlanned: plan.epochs,
+    epochsBasis: plan.basis,
+  };
   if (plan.epochs < 1) return { ...base, skipped: 'not enough time left to train' };
   // only a training on all of Fashion-MNIST, tested on all of its test set, answers the goal
   const whole = plan.trainCount === dataset.train.count - held && num('test-examples') === 0;
@@ -310,7 +377,15 @@ async function train(runtime: TfRuntime, rows: SpeedRow[], until: number): Promi
     const outcome: TrainingResult = await trainNetwork(
       runtime,
       dataset,
-      { genotype: NASNET_A, N: network.N, filters: network.filters, stem: 'small', stemFilters: 3 * network.filters, dropPath: false, auxHead: false },
+      {
+        genotype: NASNET_A,
+        N: network.N,
+        filters: network.filters,
+        stem: 'small',
+        stemFilters: 3 * network.filters,
+        dropPath: false,
+        auxHead: false,
+      },
       settings,
       {
         signal: abort.signal,
@@ -321,11 +396,25 @@ async function train(runtime: TfRuntime, rows: SpeedRow[], until: number): Promi
         },
       },
     );
-    return { ...result, epochsDone: plan.epochs, stoppedAtBudget: false, ...outcome, goal: accuracyGoal(outcome.testAccuracy, whole) };
+    return {
+      ...result,
+      epochsDone: plan.epochs,
+      stoppedAtBudget: false,
+      ...outcome,
+      goal: accuracyGoal(outcome.testAccuracy, whole),
+    };
   } catch (error) {
     const last = perEpoch.at(-1);
     const stopped = abort.signal.aborted;
-    return { ...result, epochsDone: perEpoch.length, stoppedAtBudget: stopped, validationAccuracy: last?.['validationAccuracy'] ?? null, testAccuracy: null, error: stopped ? 'stopped at the time budget (--minutes) before the test evaluation' : (error as Error).message, goal: accuracyGoal(null, whole) };
+    return {
+      ...result,
+      epochsDone: perEpoch.length,
+      stoppedAtBudget: stopped,
+      validationAccuracy: last?.['validationAccuracy'] ?? null,
+      testAccuracy: null,
+      error: stopped ? 'stopped at the time budget (--minutes) before the test evaluation' : (error as Error).message,
+      goal: accuracyGoal(null, whole),
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -349,14 +438,18 @@ function partDeadline(part: Part, index: number): number {
 
 async function webgpuPart(python: Python | { reason: string }, until: number): Promise<void> {
   const webgpu = await startWebGpu();
-  if ('reason' in webgpu) report['webgpu'] = { ...(report['webgpu'] as object | undefined), available: false, reason: webgpu.reason };
+  if ('reason' in webgpu)
+    report['webgpu'] = { ...(report['webgpu'] as object | undefined), available: false, reason: webgpu.reason };
   log(`webgpu: ${'runtime' in webgpu ? webgpu.runtime.device : `unavailable: ${webgpu.reason}`}`);
   save();
   const rows = await measureSpeed(webgpu, python, until);
   report['speed'] = rows;
   report['speedGoal'] = speedGoal(rows);
   save();
-  report['training'] = 'runtime' in webgpu ? await train(webgpu.runtime, rows, until).catch((error: Error) => ({ error: error.message })) : { skipped: `WebGPU unavailable: ${webgpu.reason}` };
+  report['training'] =
+    'runtime' in webgpu
+      ? await train(webgpu.runtime, rows, until).catch((error: Error) => ({ error: error.message }))
+      : { skipped: `WebGPU unavailable: ${webgpu.reason}` };
 }
 
 async function torchPart(python: Python | { reason: string }, until: number): Promise<void> {
@@ -373,7 +466,13 @@ async function torchPart(python: Python | { reason: string }, until: number): Pr
   const context = { python: python.path, repo, device: torchDevice, cpus: cpus().length, log, update } as const;
   await runTorchPart(context, {
     deadline: until,
-    children: { count: num('children'), workers: Math.max(1, num('children-workers')), minutes: num('children-minutes'), maxTrainExamples: num('children-examples'), seed: 1 },
+    children: {
+      count: num('children'),
+      workers: Math.max(1, num('children-workers')),
+      minutes: num('children-minutes'),
+      maxTrainExamples: num('children-examples'),
+      seed: 1,
+    },
     training: {
       network: parseConfig(options.train!),
       dataset: options.data ?? 'fashion-mnist',
@@ -392,7 +491,17 @@ async function main(): Promise<void> {
   log(`budget ${options.minutes} minutes, parts ${parts.join(', ')}${smoke ? ' (smoke run)' : ''}`);
   const found = findPython();
   const cudaMissing = 'path' in found && torchDevice === 'cuda' && !found.cuda;
-  report['pytorch'] = 'path' in found ? { available: !cudaMissing, python: found.path, torch: found.torch, cuda: found.cuda, device: torchDevice, ...(cudaMissing ? { reason: 'torch sees no CUDA device' } : {}) } : { available: false, reason: found.reason };
+  report['pytorch'] =
+    'path' in found
+      ? {
+          available: !cudaMissing,
+          python: found.path,
+          torch: found.torch,
+          cuda: found.cuda,
+          device: torchDevice,
+          ...(cudaMissing ? { reason: 'torch sees no CUDA device' } : {}),
+        }
+      : { available: false, reason: found.reason };
   log(`pytorch: ${JSON.stringify(report['pytorch'])}`);
   const python = cudaMissing ? { reason: 'torch sees no CUDA device' } : found;
   const timeline: Array<{ part: Part; budgetSeconds: number; seconds: number }> = [];
@@ -405,7 +514,11 @@ async function main(): Promise<void> {
     await (part === 'torch' ? torchPart(python, until) : webgpuPart(python, until)).catch((error: Error) => {
       report[`${part}Error`] = error.message;
     });
-    timeline.push({ part, budgetSeconds: round((until - partStarted) / 1000), seconds: round((performance.now() - partStarted) / 1000) });
+    timeline.push({
+      part,
+      budgetSeconds: round((until - partStarted) / 1000),
+      seconds: round((performance.now() - partStarted) / 1000),
+    });
     save();
   }
   const text = JSON.stringify(report, null, 2);

@@ -71,20 +71,38 @@ export function torchPartProblem(repo: string): string | null {
 }
 
 export async function runTorchPart(ctx: TorchContext, options: TorchPartOptions): Promise<Record<string, unknown>> {
-  const section: Record<string, unknown> = { python: ctx.python, device: ctx.device, trainer: TORCH_TRAINER_IN_REPO, protocol: 'process trainer protocol v1 (ProcessTrainer)' };
+  const section: Record<string, unknown> = {
+    python: ctx.python,
+    device: ctx.device,
+    trainer: TORCH_TRAINER_IN_REPO,
+    protocol: 'process trainer protocol v1 (ProcessTrainer)',
+  };
   const childrenDeadline = Math.min(options.deadline, performance.now() + options.children.minutes * 60_000);
-  section['children'] = await trainChildren(ctx, options.children, childrenDeadline).catch((error: Error) => ({ error: error.message }));
+  section['children'] = await trainChildren(ctx, options.children, childrenDeadline).catch((error: Error) => ({
+    error: error.message,
+  }));
   ctx.update(section);
   // the training gets all that is left of the part: the children took what they needed
-  section['training'] = await trainFull(ctx, options.training, options.deadline, (partial) => ctx.update({ ...section, training: partial })).catch((error: Error) => ({ error: error.message }));
+  section['training'] = await trainFull(ctx, options.training, options.deadline, (partial) =>
+    ctx.update({ ...section, training: partial }),
+  ).catch((error: Error) => ({ error: error.message }));
   ctx.update(section);
   return section;
 }
 
 /** A ProcessTrainer running the torch trainer with `threads` CPU threads per process. */
 function torchTrainer(ctx: TorchContext, threads: number, cudnnBenchmark: boolean): ProcessTrainer {
-  const env = { NASNET_TORCH_DEVICE: ctx.device, NASNET_TORCH_THREADS: String(Math.max(1, threads)), NASNET_TORCH_CUDNN_BENCHMARK: cudnnBenchmark ? '1' : '0' };
-  return new ProcessTrainer(processTrainerOptions({ command: [ctx.python, join(ctx.repo, TORCH_TRAINER_IN_REPO)], cwd: ctx.repo, env, graceSeconds: 5 }, { name: 'torch', backend: 'pytorch' }));
+  const env = {
+    NASNET_TORCH_DEVICE: ctx.device,
+    NASNET_TORCH_THREADS: String(Math.max(1, threads)),
+    NASNET_TORCH_CUDNN_BENCHMARK: cudnnBenchmark ? '1' : '0',
+  };
+  return new ProcessTrainer(
+    processTrainerOptions(
+      { command: [ctx.python, join(ctx.repo, TORCH_TRAINER_IN_REPO)], cwd: ctx.repo, env, graceSeconds: 5 },
+      { name: 'torch', backend: 'pytorch' },
+    ),
+  );
 }
 
 /** When each progress line arrived, for the speed of a warm epoch. */
@@ -94,7 +112,12 @@ interface Timed {
   seconds: number;
 }
 
-async function timedTrain(trainer: ProcessTrainer, job: TrainingJob, signal: AbortSignal, onProgress: (p: TrainingProgress, at: number) => void = () => undefined): Promise<Timed> {
+async function timedTrain(
+  trainer: ProcessTrainer,
+  job: TrainingJob,
+  signal: AbortSignal,
+  onProgress: (p: TrainingProgress, at: number) => void = () => undefined,
+): Promise<Timed> {
   const started = performance.now();
   const epochsAt: number[] = [];
   const context: TrainerContext = {
@@ -141,11 +164,19 @@ interface ChildOutcome {
 }
 
 /** (b): `count` children through one ProcessTrainer with `workers` trainings at once. */
-async function trainChildren(ctx: TorchContext, o: TorchPartOptions['children'], deadline: number): Promise<Record<string, unknown>> {
+async function trainChildren(
+  ctx: TorchContext,
+  o: TorchPartOptions['children'],
+  deadline: number,
+): Promise<Record<string, unknown>> {
   const probe = childJob(ctx.repo, o.seed, 0, o.maxTrainExamples);
   const settings = probe.settings as { validationFraction: number; maxTrainExamples?: number };
   const mini = loadDataset(probe.dataset);
-  const trainImages = selectTrainingData(mini.train, { validationFraction: settings.validationFraction, maxTrainExamples: settings.maxTrainExamples ?? 0, seed: o.seed }).train.length;
+  const trainImages = selectTrainingData(mini.train, {
+    validationFraction: settings.validationFraction,
+    maxTrainExamples: settings.maxTrainExamples ?? 0,
+    seed: o.seed,
+  }).train.length;
   const trainer = torchTrainer(ctx, Math.floor(ctx.cpus / o.workers), false);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - performance.now()));
@@ -157,14 +188,22 @@ async function trainChildren(ctx: TorchContext, o: TorchPartOptions['children'],
       const index = next++;
       try {
         const { result } = await timedTrain(trainer, childJob(ctx.repo, o.seed, index, o.maxTrainExamples), abort.signal);
-        done.push({ index, reward: result.validationAccuracy, imagesPerSec: result.imagesPerSec, seconds: result.seconds, params: result.params });
+        done.push({
+          index,
+          reward: result.validationAccuracy,
+          imagesPerSec: result.imagesPerSec,
+          seconds: result.seconds,
+          params: result.params,
+        });
         if (done.length % 10 === 0 || done.length === o.count) ctx.log(`  children: ${done.length}/${o.count} trained`);
       } catch (error) {
         if (!abort.signal.aborted) failures.push({ index, message: (error as Error).message.slice(0, 500) });
       }
     }
   };
-  ctx.log(`torch children: ${o.count} random cells at the small preset's fidelity (${trainImages} training images each), ${o.workers} processes`);
+  ctx.log(
+    `torch children: ${o.count} random cells at the small preset's fidelity (${trainImages} training images each), ${o.workers} processes`,
+  );
   const started = performance.now();
   try {
     await Promise.all(Array.from({ length: o.workers }, worker));
@@ -172,7 +211,14 @@ async function trainChildren(ctx: TorchContext, o: TorchPartOptions['children'],
     clearTimeout(timer);
     await trainer.close();
   }
-  return childrenReport(o, { trainImages, dataset: mini.source, settings: probe.settings ?? {}, network: probe.network }, done, failures, (performance.now() - started) / 1000, abort.signal.aborted);
+  return childrenReport(
+    o,
+    { trainImages, dataset: mini.source, settings: probe.settings ?? {}, network: probe.network },
+    done,
+    failures,
+    (performance.now() - started) / 1000,
+    abort.signal.aborted,
+  );
 }
 
 function childrenReport(
@@ -202,7 +248,10 @@ function childrenReport(
     /** Training images of all the children over the wall time: what the k processes do together. */
     aggregateImagesPerSec: done.length > 0 ? round((done.length * what.trainImages) / wallSeconds) : null,
     meanChildSeconds: mean(done.map((c) => c.seconds)),
-    reward: rewards.length > 0 ? { min: round(Math.min(...rewards)), mean: mean(rewards), max: round(Math.max(...rewards)), std: std(rewards) } : null,
+    reward:
+      rewards.length > 0
+        ? { min: round(Math.min(...rewards)), mean: mean(rewards), max: round(Math.max(...rewards)), std: std(rewards) }
+        : null,
   };
 }
 
@@ -225,14 +274,38 @@ function recipe(o: FullTrainingOptions, overrides: Record<string, unknown>): Rec
 }
 
 function fullJob(o: FullTrainingOptions, sampleId: string, epochs: number, overrides: Record<string, unknown>): TrainingJob {
-  return { experimentId: 'gpu-check-training', sampleId, attempt: 1, genotype: NASNET_A, network: o.network, dataset: o.dataset, epochs, seed: 1, dataSeed: 1, settings: recipe(o, overrides) };
+  return {
+    experimentId: 'gpu-check-training',
+    sampleId,
+    attempt: 1,
+    genotype: NASNET_A,
+    network: o.network,
+    dataset: o.dataset,
+    epochs,
+    seed: 1,
+    dataSeed: 1,
+    settings: recipe(o, overrides),
+  };
 }
 
 /** (a): a pilot run for the speed, then the training with the epochs that fit before `deadline`. */
-async function trainFull(ctx: TorchContext, o: FullTrainingOptions, deadline: number, update: (partial: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+async function trainFull(
+  ctx: TorchContext,
+  o: FullTrainingOptions,
+  deadline: number,
+  update: (partial: Record<string, unknown>) => void,
+): Promise<Record<string, unknown>> {
   const dataset = loadDataset(o.dataset);
-  const split = selectTrainingData(dataset.train, { validationFraction: o.validationFraction, maxTrainExamples: o.maxTrainExamples, seed: 1 });
-  const counts = { trainExamples: split.train.length, validationExamples: split.validation.length, testExamples: dataset.test.count };
+  const split = selectTrainingData(dataset.train, {
+    validationFraction: o.validationFraction,
+    maxTrainExamples: o.maxTrainExamples,
+    seed: 1,
+  });
+  const counts = {
+    trainExamples: split.train.length,
+    validationExamples: split.validation.length,
+    testExamples: dataset.test.count,
+  };
   const base: Record<string, unknown> = { network: o.network, dataset: dataset.source, ...counts, settings: recipe(o, {}) };
   // one process for the pilot and the training: the second finds the files loaded, cuDNN warm
   const trainer = torchTrainer(ctx, ctx.cpus, ctx.device === 'cuda');
@@ -259,17 +332,32 @@ interface Pilot {
 }
 
 /** Two epochs of `pilotBatches` batches: the second one's duration is a warm epoch's speed. */
-async function runPilot(ctx: TorchContext, trainer: ProcessTrainer, o: FullTrainingOptions, trainCount: number, deadline: number): Promise<Pilot> {
+async function runPilot(
+  ctx: TorchContext,
+  trainer: ProcessTrainer,
+  o: FullTrainingOptions,
+  trainCount: number,
+  deadline: number,
+): Promise<Pilot> {
   const images = Math.min(trainCount, o.pilotBatches * o.batchSize);
   ctx.log(`torch training: pilot, 2 epochs of ${images} images`);
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), Math.max(0, deadline - performance.now()));
   try {
-    const run = await timedTrain(trainer, fullJob(o, 'pilot', 2, { maxTrainExamples: images, evaluateTest: false }), abort.signal);
+    const run = await timedTrain(
+      trainer,
+      fullJob(o, 'pilot', 2, { maxTrainExamples: images, evaluateTest: false }),
+      abort.signal,
+    );
     const [first, second] = run.epochsAt;
     // progress of epoch 2 comes right after its last step (no evaluation after the last epoch)
     const warm = first !== undefined && second !== undefined ? images / ((second - first) / 1000) : run.result.imagesPerSec;
-    return { images, seconds: round(run.seconds), trainerSeconds: round(run.result.seconds), imagesPerSec: round(Math.max(warm, run.result.imagesPerSec)) };
+    return {
+      images,
+      seconds: round(run.seconds),
+      trainerSeconds: round(run.result.seconds),
+      imagesPerSec: round(Math.max(warm, run.result.imagesPerSec)),
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -282,17 +370,33 @@ async function runPilot(ctx: TorchContext, trainer: ProcessTrainer, o: FullTrain
  * once more, and 10 s for the job line and the data's copy to the device. The process has
  * started and read the files already: that part of the pilot's wall time is not repeated.
  */
-export function planEpochs(o: Pick<FullTrainingOptions, 'epochs' | 'maxEpochs'>, pilot: Pilot, counts: { trainExamples: number; validationExamples: number; testExamples: number }, secondsLeft: number): { epochs: number; basis: string } {
+export function planEpochs(
+  o: Pick<FullTrainingOptions, 'epochs' | 'maxEpochs'>,
+  pilot: Pilot,
+  counts: { trainExamples: number; validationExamples: number; testExamples: number },
+  secondsLeft: number,
+): { epochs: number; basis: string } {
   if (o.epochs !== null) return { epochs: o.epochs, basis: '--epochs' };
   const speed = pilot.imagesPerSec;
   const overhead = Math.max(0, pilot.trainerSeconds - (2 * pilot.images) / speed) + 10;
   const epochSeconds = counts.trainExamples / (0.95 * speed) + (counts.validationExamples + RECALIBRATION) / (0.5 * speed);
   const available = secondsLeft - overhead - counts.testExamples / (0.5 * speed);
   const epochs = Math.max(0, Math.min(o.maxEpochs, Math.floor(available / epochSeconds)));
-  return { epochs, basis: `pilot: ${speed} images/s; ${round(epochSeconds)} s per epoch, ${round(available)} of ${round(secondsLeft)} s left for epochs` };
+  return {
+    epochs,
+    basis: `pilot: ${speed} images/s; ${round(epochSeconds)} s per epoch, ${round(available)} of ${round(secondsLeft)} s left for epochs`,
+  };
 }
 
-async function mainRun(ctx: TorchContext, trainer: ProcessTrainer, o: FullTrainingOptions, epochs: number, deadline: number, base: Record<string, unknown>, update: (partial: Record<string, unknown>) => void): Promise<Record<string, unknown>> {
+async function mainRun(
+  ctx: TorchContext,
+  trainer: ProcessTrainer,
+  o: FullTrainingOptions,
+  epochs: number,
+  deadline: number,
+  base: Record<string, unknown>,
+  update: (partial: Record<string, unknown>) => void,
+): Promise<Record<string, unknown>> {
   const perEpoch: Array<Record<string, number>> = [];
   const whole = o.maxTrainExamples === 0;
   const abort = new AbortController();
@@ -306,11 +410,29 @@ async function mainRun(ctx: TorchContext, trainer: ProcessTrainer, o: FullTraini
       update({ ...base, perEpoch });
     });
     const { result } = run;
-    return { ...base, perEpoch, epochsDone: epochs, stoppedAtBudget: false, ...result, seconds: round(result.seconds), imagesPerSec: round(result.imagesPerSec), wallSeconds: round(run.seconds), goal: accuracyGoal(result.testAccuracy, whole) };
+    return {
+      ...base,
+      perEpoch,
+      epochsDone: epochs,
+      stoppedAtBudget: false,
+      ...result,
+      seconds: round(result.seconds),
+      imagesPerSec: round(result.imagesPerSec),
+      wallSeconds: round(run.seconds),
+      goal: accuracyGoal(result.testAccuracy, whole),
+    };
   } catch (error) {
     const stopped = abort.signal.aborted;
     const reason = stopped ? 'stopped at the time budget before the test evaluation' : (error as Error).message;
-    return { ...base, perEpoch, epochsDone: perEpoch.length, stoppedAtBudget: stopped, testAccuracy: null, error: reason, goal: accuracyGoal(null, whole) };
+    return {
+      ...base,
+      perEpoch,
+      epochsDone: perEpoch.length,
+      stoppedAtBudget: stopped,
+      testAccuracy: null,
+      error: reason,
+      goal: accuracyGoal(null, whole),
+    };
   } finally {
     clearTimeout(timer);
   }

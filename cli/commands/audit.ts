@@ -7,7 +7,9 @@ import { openStore } from '../../core/store/open-store.ts';
 export function registerAuditCommand(program: Command): void {
   program
     .command('audit')
-    .description("re-derive an experiment's controller from its events and check every sample and policy update (exit 1 on a divergence)")
+    .description(
+      "re-derive an experiment's controller from its events and check every sample and policy update (exit 1 on a divergence)",
+    )
     .argument('<experimentId>', 'the experiment to audit')
     .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--json', 'print {ok, checkedSamples, checkedUpdates, firstDivergence} as JSON', false)
@@ -18,7 +20,9 @@ export function registerAuditCommand(program: Command): void {
         if (options.json) {
           process.stdout.write(`${JSON.stringify(report)}\n`);
         } else if (report.ok) {
-          process.stdout.write(`audit passed: ${report.checkedSamples} samples and ${report.checkedUpdates} policy updates reproduced exactly\n`);
+          process.stdout.write(
+            `audit passed: ${report.checkedSamples} samples and ${report.checkedUpdates} policy updates reproduced exactly\n`,
+          );
         } else {
           const d = report.firstDivergence!;
           process.stdout.write(

@@ -32,7 +32,11 @@ interface Outcome {
 const execFileAsync = promisify(execFile);
 
 /** Runs a program to completion without throwing: the probes run side by side, and a failure is a finding. */
-async function probe(file: string, args: string[], options: { cwd?: string; timeout: number; killSignal?: NodeJS.Signals }): Promise<Outcome> {
+async function probe(
+  file: string,
+  args: string[],
+  options: { cwd?: string; timeout: number; killSignal?: NodeJS.Signals },
+): Promise<Outcome> {
   try {
     const { stdout, stderr } = await execFileAsync(file, args, { ...options, encoding: 'utf8' });
     return { error: null, status: 0, stdout, stderr };
@@ -110,13 +114,26 @@ function installedVersion(name: string): string | null {
  */
 async function nativePackage(name: string, shouldLoad: boolean, whyNot: string): Promise<NativePackageReport> {
   const version = installedVersion(name);
-  if (version === null) return { installed: false, version: null, loaded: null, detail: 'not installed (optional: its install step downloads libtensorflow)' };
+  if (version === null)
+    return {
+      installed: false,
+      version: null,
+      loaded: null,
+      detail: 'not installed (optional: its install step downloads libtensorflow)',
+    };
   if (!shouldLoad) return { installed: true, version, loaded: null, detail: `installed, not loaded: ${whyNot}` };
   // The packages are CommonJS: their API may sit on the default export.
   const script = `const m = await import(${JSON.stringify(name)}); const tf = m.default ?? m; await tf.ready(); process.stdout.write(String(tf.getBackend()));`;
   const child = await probe(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT, timeout: 60_000 });
-  if (child.status === 0) return { installed: true, version, loaded: true, detail: `loads (backend ${child.stdout.trim() || 'unknown'})` };
-  const why = child.error?.message ?? child.stderr.trim().split('\n').find((line) => /error/i.test(line)) ?? `exit ${child.status}`;
+  if (child.status === 0)
+    return { installed: true, version, loaded: true, detail: `loads (backend ${child.stdout.trim() || 'unknown'})` };
+  const why =
+    child.error?.message ??
+    child.stderr
+      .trim()
+      .split('\n')
+      .find((line) => /error/i.test(line)) ??
+    `exit ${child.status}`;
   return { installed: true, version, loaded: false, detail: `installed but does not load: ${why}` };
 }
 
@@ -126,7 +143,7 @@ async function wasmBackend(): Promise<DoctorReport['tfjs']['wasm']> {
     const { tf, device } = await loadTf('wasm');
     const sum = tf.tidy(() => tf.add(tf.ones([2]), tf.ones([2])).dataSync());
     if (sum[0] !== 2) return { ok: false, device, detail: `loads but computes 1 + 1 = ${sum[0]}` };
-    return { ok: true, device, detail: 'loads, with nasnet\'s training kernels' };
+    return { ok: true, device, detail: "loads, with nasnet's training kernels" };
   } catch (error) {
     return { ok: false, device: null, detail: (error as Error).message };
   }
@@ -147,7 +164,11 @@ const WEBGPU_PROBE = fileURLToPath(new URL('../../plugins/trainers/tfjs/backend-
  * loads the same driver, and one child costs one start. Dawn's warnings on stderr are ignored.
  */
 async function webgpuBackend(): Promise<WebGpuReport> {
-  const child = await probe(process.execPath, ['--import', 'tsx', WEBGPU_PROBE], { cwd: REPO_ROOT, timeout: WEBGPU_TIMEOUT_MS, killSignal: 'SIGKILL' });
+  const child = await probe(process.execPath, ['--import', 'tsx', WEBGPU_PROBE], {
+    cwd: REPO_ROOT,
+    timeout: WEBGPU_TIMEOUT_MS,
+    killSignal: 'SIGKILL',
+  });
   const found: WebGpuProbe = {};
   for (const line of child.stdout.split('\n')) {
     if (!line.startsWith('{')) continue;
@@ -172,17 +193,30 @@ async function webgpuBackend(): Promise<WebGpuReport> {
     computes = adapter ? false : null;
     detail = `${PROBE_FAILED}${why}`;
   }
-  if (!adapter) return { ok: false, adapter: null, usable: false, computes: null, detail: detail || `${PROBE_FAILED}printed nothing` };
+  if (!adapter)
+    return { ok: false, adapter: null, usable: false, computes: null, detail: detail || `${PROBE_FAILED}printed nothing` };
   const usable = !adapter.software;
   if (computes !== true) return { ok: true, adapter, usable, computes, detail };
-  return { ok: true, adapter, usable, computes, detail: usable ? 'hardware adapter, tfjs computes on it' : 'software adapter: not chosen automatically; use --backend webgpu' };
+  return {
+    ok: true,
+    adapter,
+    usable,
+    computes,
+    detail: usable ? 'hardware adapter, tfjs computes on it' : 'software adapter: not chosen automatically; use --backend webgpu',
+  };
 }
 
 /** Feeds the doctor's findings to the rule `loadTf()` follows (see automaticBackend). */
 function backendChoice(tfjs: DoctorReport['tfjs']): { chosenBackend: BackendChoice | null; chosenBackendReason: string } {
   const native = (p: NativePackageReport, name: string): Availability => ({
     available: p.loaded === true,
-    why: p.loaded ? `${name} loads` : !p.installed ? `${name} is not installed` : p.loaded === false ? `${name} does not load` : `${name} is not loaded (${p.detail.replace(/^installed, not loaded: /, '')})`,
+    why: p.loaded
+      ? `${name} loads`
+      : !p.installed
+        ? `${name} is not installed`
+        : p.loaded === false
+          ? `${name} does not load`
+          : `${name} is not loaded (${p.detail.replace(/^installed, not loaded: /, '')})`,
   });
   const { webgpu } = tfjs;
   const crashed = !webgpu.ok && probeFailed(webgpu);
@@ -201,7 +235,10 @@ function backendChoice(tfjs: DoctorReport['tfjs']): { chosenBackend: BackendChoi
               : 'a hardware WebGPU adapter',
     },
     tensorflow: native(tfjs['tfjs-node'], 'tfjs-node'),
-    wasm: { available: tfjs.wasm.ok, why: tfjs.wasm.ok ? 'the WebAssembly backend loads' : 'the WebAssembly backend does not load' },
+    wasm: {
+      available: tfjs.wasm.ok,
+      why: tfjs.wasm.ok ? 'the WebAssembly backend loads' : 'the WebAssembly backend does not load',
+    },
     cpu: { available: true, why: 'plain JavaScript always runs' },
   };
   const { backend, reason } = automaticBackend(availability);
@@ -209,11 +246,30 @@ function backendChoice(tfjs: DoctorReport['tfjs']): { chosenBackend: BackendChoi
 }
 
 async function gpu(): Promise<DoctorReport['gpu']> {
-  const child = await probe('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], { timeout: 15_000 });
-  if (child.error) return { nvidiaSmi: false, gpus: [], detail: child.error.code === 'ENOENT' ? 'nvidia-smi not found: no NVIDIA driver' : child.error.message };
-  if (child.status !== 0) return { nvidiaSmi: true, gpus: [], detail: `nvidia-smi failed: ${child.stderr.trim() || child.stdout.trim() || `exit ${child.status}`}` };
-  const gpus = child.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
-  return { nvidiaSmi: true, gpus, detail: gpus.length > 0 ? `${gpus.length} GPU${gpus.length === 1 ? '' : 's'}` : 'no GPU listed' };
+  const child = await probe('nvidia-smi', ['--query-gpu=name,memory.total,driver_version', '--format=csv,noheader'], {
+    timeout: 15_000,
+  });
+  if (child.error)
+    return {
+      nvidiaSmi: false,
+      gpus: [],
+      detail: child.error.code === 'ENOENT' ? 'nvidia-smi not found: no NVIDIA driver' : child.error.message,
+    };
+  if (child.status !== 0)
+    return {
+      nvidiaSmi: true,
+      gpus: [],
+      detail: `nvidia-smi failed: ${child.stderr.trim() || child.stdout.trim() || `exit ${child.status}`}`,
+    };
+  const gpus = child.stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return {
+    nvidiaSmi: true,
+    gpus,
+    detail: gpus.length > 0 ? `${gpus.length} GPU${gpus.length === 1 ? '' : 's'}` : 'no GPU listed',
+  };
 }
 
 function isDirectory(path: string): boolean {
@@ -254,7 +310,13 @@ async function python(): Promise<DoctorReport['python']> {
   const path = torchPython();
   const child = await probe(path, ['-c', TORCH_PROBE], { timeout: 60_000 });
   if (child.error || child.status !== 0) {
-    return { path, python3: null, torch: null, cuda: null, detail: child.error ? `${path} not found (NASNET_PYTHON names another)` : `${path} failed: ${child.stderr.trim()}` };
+    return {
+      path,
+      python3: null,
+      torch: null,
+      cuda: null,
+      detail: child.error ? `${path} not found (NASNET_PYTHON names another)` : `${path} failed: ${child.stderr.trim()}`,
+    };
   }
   const [version = '', torch = '', cuda = '', why = ''] = child.stdout.split('\n');
   return {
@@ -276,8 +338,17 @@ const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
  */
 async function sqliteStore(address: string, path: string): Promise<StoreReport> {
   const known = (await loadMigrations()).at(-1)?.version ?? 0;
-  const report: StoreReport = { address, ok: false, exists: false, schemaVersion: null, knownSchemaVersion: known, headPosition: null, detail: '' };
-  if (!existsSync(path)) return { ...report, ok: true, detail: `${path} does not exist yet: the first command that writes creates it` };
+  const report: StoreReport = {
+    address,
+    ok: false,
+    exists: false,
+    schemaVersion: null,
+    knownSchemaVersion: known,
+    headPosition: null,
+    detail: '',
+  };
+  if (!existsSync(path))
+    return { ...report, ok: true, detail: `${path} does not exist yet: the first command that writes creates it` };
   report.exists = true;
   if (!statSync(path).isFile()) return { ...report, detail: `${path} is not a file` };
   const handle = await openFile(path, 'r');
@@ -293,14 +364,30 @@ async function sqliteStore(address: string, path: string): Promise<StoreReport> 
   let db: SqliteConnection | null = null;
   try {
     db = await SqliteConnection.open(path, sqlite3.OPEN_READONLY);
-    const hasSchema = await db.get<{ n: number }>("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'nasnet_schema'");
-    if (!hasSchema?.n) return { ...report, ok: true, schemaVersion: 0, detail: 'empty: no nasnet tables yet (the first command that writes creates them)' };
+    const hasSchema = await db.get<{ n: number }>(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'nasnet_schema'",
+    );
+    if (!hasSchema?.n)
+      return {
+        ...report,
+        ok: true,
+        schemaVersion: 0,
+        detail: 'empty: no nasnet tables yet (the first command that writes creates them)',
+      };
     const version = (await db.get<{ v: number | null }>('SELECT max(version) AS v FROM nasnet_schema'))?.v ?? 0;
     const head = (await db.get<{ p: number | null }>('SELECT max(position) AS p FROM events'))?.p ?? 0;
     const base = { ...report, schemaVersion: version, headPosition: String(head) };
-    if (version > known) return { ...base, detail: `schema version ${version} is newer than this nasnet knows (${known}): upgrade nasnet` };
+    if (version > known)
+      return { ...base, detail: `schema version ${version} is newer than this nasnet knows (${known}): upgrade nasnet` };
     const pending = known - version;
-    return { ...base, ok: true, detail: pending > 0 ? `ok; ${pending} migration${pending === 1 ? '' : 's'} pending (applied by the next command that opens it for writing)` : 'ok' };
+    return {
+      ...base,
+      ok: true,
+      detail:
+        pending > 0
+          ? `ok; ${pending} migration${pending === 1 ? '' : 's'} pending (applied by the next command that opens it for writing)`
+          : 'ok',
+    };
   } catch (error) {
     return { ...report, detail: `cannot read ${path}: ${(error as Error).message}` };
   } finally {
@@ -309,7 +396,15 @@ async function sqliteStore(address: string, path: string): Promise<StoreReport> 
 }
 
 async function storeReport(address: string): Promise<StoreReport> {
-  const failed = (detail: string): StoreReport => ({ address, ok: false, exists: null, schemaVersion: null, knownSchemaVersion: null, headPosition: null, detail });
+  const failed = (detail: string): StoreReport => ({
+    address,
+    ok: false,
+    exists: null,
+    schemaVersion: null,
+    knownSchemaVersion: null,
+    headPosition: null,
+    detail,
+  });
   let parsed: StoreAddress;
   try {
     parsed = parseStoreAddress(address);
@@ -328,7 +423,15 @@ async function storeReport(address: string): Promise<StoreReport> {
           timer = setTimeout(() => reject(new Error('no answer within 15 s')), 15_000);
         }),
       ]);
-      return { address, ok: true, exists: true, schemaVersion: null, knownSchemaVersion: null, headPosition: String(head), detail: 'ok' };
+      return {
+        address,
+        ok: true,
+        exists: true,
+        schemaVersion: null,
+        knownSchemaVersion: null,
+        headPosition: String(head),
+        detail: 'ok',
+      };
     } finally {
       clearTimeout(timer);
       await store.close().catch(() => undefined);
@@ -369,7 +472,13 @@ const GiB = 1024 ** 3;
 
 /** `4 GiB`, `128 MiB`, `32 KiB`: WebGPU's limits are powers of two (give or take a byte). */
 function bytes(n: number): string {
-  const [unit, size] = ([['GiB', GiB], ['MiB', 1024 ** 2], ['KiB', 1024]] as const).find(([, size]) => n >= size) ?? ['B', 1];
+  const [unit, size] = (
+    [
+      ['GiB', GiB],
+      ['MiB', 1024 ** 2],
+      ['KiB', 1024],
+    ] as const
+  ).find(([, size]) => n >= size) ?? ['B', 1];
   return `${Number((n / size).toFixed(1))} ${unit}`;
 }
 
@@ -408,11 +517,14 @@ function text(report: DoctorReport): string {
       : `backend   XX cannot tell which would be chosen automatically: ${report.chosenBackendReason}`,
     'datasets',
     ...Object.entries(report.datasets).map(
-      ([name, d]) => `  ${d.found ? 'ok' : '--'} ${name}: ${d.found ? d.path : `not found (looked in ${d.looked.join(', ') || 'nowhere: $NASNET_DATA is not set'})`}`,
+      ([name, d]) =>
+        `  ${d.found ? 'ok' : '--'} ${name}: ${d.found ? d.path : `not found (looked in ${d.looked.join(', ') || 'nowhere: $NASNET_DATA is not set'})`}`,
     ),
     `python    ${report.python.torch ? 'ok' : '--'} ${report.python.python3 ? `${report.python.path} ${report.python.python3}, torch ${report.python.torch ?? 'not installed'}: ` : ''}${report.python.detail}`,
     `store     ${store.ok ? 'ok' : 'XX'} ${store.address}: ${store.detail}` +
-      (store.headPosition !== null ? ` (schema ${store.schemaVersion ?? '-'}${store.knownSchemaVersion !== null ? ` of ${store.knownSchemaVersion}` : ''}, head position ${store.headPosition})` : ''),
+      (store.headPosition !== null
+        ? ` (schema ${store.schemaVersion ?? '-'}${store.knownSchemaVersion !== null ? ` of ${store.knownSchemaVersion}` : ''}, head position ${store.headPosition})`
+        : ''),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -421,7 +533,9 @@ function text(report: DoctorReport): string {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('report Node, cores, memory, tfjs backends (the WebGPU adapter, the one chosen automatically), GPU, datasets, PyTorch and the event store (exit 1 if the store cannot be opened)')
+    .description(
+      'report Node, cores, memory, tfjs backends (the WebGPU adapter, the one chosen automatically), GPU, datasets, PyTorch and the event store (exit 1 if the store cannot be opened)',
+    )
     .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--json', 'print the report as one JSON object', false)
     .action(async (options: { store: string; json: boolean }) => {

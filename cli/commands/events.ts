@@ -15,13 +15,15 @@ interface EventsOptions {
 }
 
 function position(value: string): bigint {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`--after must be a global position (a whole number), got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError(`--after must be a global position (a whole number), got ${JSON.stringify(value)}`);
   return BigInt(value);
 }
 
 function count(value: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`--limit must be a whole number, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new InvalidArgumentError(`--limit must be a whole number, got ${JSON.stringify(value)}`);
   return n;
 }
 

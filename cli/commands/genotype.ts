@@ -31,14 +31,21 @@ export async function loadGenotype(source: string): Promise<Genotype> {
 export function registerGenotypeCommand(program: Command): void {
   program
     .command('genotype')
-    .description('validate a genotype (nasnet-a or a JSON file) and print it as text, JSON, Graphviz dot, DARTS, its hash or canonical form')
+    .description(
+      'validate a genotype (nasnet-a or a JSON file) and print it as text, JSON, Graphviz dot, DARTS, its hash or canonical form',
+    )
     .argument('<genotype>', 'nasnet-a, or a JSON file {"normal": [...], "reduction": [...]}')
-    .option('--format <format>', `one of ${FORMATS.join(', ')}`, (value: string): Format => {
-      if (!(FORMATS as readonly string[]).includes(value)) {
-        throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
-      }
-      return value as Format;
-    }, 'text')
+    .option(
+      '--format <format>',
+      `one of ${FORMATS.join(', ')}`,
+      (value: string): Format => {
+        if (!(FORMATS as readonly string[]).includes(value)) {
+          throw new InvalidArgumentError(`--format must be one of ${FORMATS.join(', ')}, got ${JSON.stringify(value)}`);
+        }
+        return value as Format;
+      },
+      'text',
+    )
     .action(async (source: string, options: { format: Format }) => {
       const genotype = await loadGenotype(source);
       const out: Record<Format, () => string> = {

@@ -7,7 +7,8 @@ import { loadGenotype } from './genotype.ts';
 function whole(flag: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number >= 1, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a whole number >= 1, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -35,14 +36,26 @@ export function registerParamsCommand(program: Command): void {
     .requiredOption('--N <n>', 'normal cells per stack', whole('--N'))
     .option('--F <f>', 'filters in the penultimate layer (the paper\'s "N @ F")', whole('--F'))
     .option('--filters <f>', 'filters of the first stack instead of --F', whole('--filters'))
-    .option('--dataset <name>', `input and stem: ${Object.keys(DATASET_NETWORKS).join(', ')}`, (value: string) => {
-      if (!(value in DATASET_NETWORKS)) throw new InvalidArgumentError(`--dataset must be one of ${Object.keys(DATASET_NETWORKS).join(', ')}, got ${JSON.stringify(value)}`);
-      return value as DatasetNetwork;
-    }, 'cifar10')
-    .option('--image-size <s>', 'input height and width (default: the dataset\'s)', whole('--image-size'))
-    .option('--classes <n>', 'output classes (default: the dataset\'s)', whole('--classes'))
-    .option('--stem-filters <n>', 'stem convolution filters (default: 32 for imagenet, 3 × filters otherwise)', whole('--stem-filters'))
-    .option('--skip-reduction-input', 'cells after a reduction cell read its h[i-1] (the paper\'s large ImageNet model)', false)
+    .option(
+      '--dataset <name>',
+      `input and stem: ${Object.keys(DATASET_NETWORKS).join(', ')}`,
+      (value: string) => {
+        if (!(value in DATASET_NETWORKS))
+          throw new InvalidArgumentError(
+            `--dataset must be one of ${Object.keys(DATASET_NETWORKS).join(', ')}, got ${JSON.stringify(value)}`,
+          );
+        return value as DatasetNetwork;
+      },
+      'cifar10',
+    )
+    .option('--image-size <s>', "input height and width (default: the dataset's)", whole('--image-size'))
+    .option('--classes <n>', "output classes (default: the dataset's)", whole('--classes'))
+    .option(
+      '--stem-filters <n>',
+      'stem convolution filters (default: 32 for imagenet, 3 × filters otherwise)',
+      whole('--stem-filters'),
+    )
+    .option('--skip-reduction-input', "cells after a reduction cell read its h[i-1] (the paper's large ImageNet model)", false)
     .option('--aux-head', 'count the auxiliary head too', false)
     .option('--json', 'print {params, multAdds, ...} as JSON', false)
     .action(async (options: ParamsOptions) => {

@@ -9,9 +9,14 @@ import { readModelsPath } from '../read-models.ts';
 export function registerReplayCommand(program: Command): void {
   program
     .command('replay')
-    .description('drop the read models (experiments, samples, trials, policy updates, best cells) and rebuild them from the event log')
+    .description(
+      'drop the read models (experiments, samples, trials, policy updates, best cells) and rebuild them from the event log',
+    )
     .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
-    .option('--projections <path>', 'SQLite file of the read models (default: the store file, or .nasnet/projections.db for EventStoreDB)')
+    .option(
+      '--projections <path>',
+      'SQLite file of the read models (default: the store file, or .nasnet/projections.db for EventStoreDB)',
+    )
     .option('--json', 'print {position, experiments, seconds} as JSON', false)
     .action(async (options: { store: string; projections?: string; json: boolean }) => {
       const store = await openStore(options.store);

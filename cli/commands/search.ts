@@ -47,18 +47,34 @@ export function registerSearchCommands(program: Command): void {
     .description('run an architecture search: the controller and local trainer workers, every step an event')
     .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--experiment-id <id>', 'name the experiment (default exp-<time>-<random>)', identifier('--experiment-id'))
-    .option('--preset <name>', `${PRESET_NAMES.join('|')}: a starting configuration (default demo)`, oneOf('--preset', PRESET_NAMES))
+    .option(
+      '--preset <name>',
+      `${PRESET_NAMES.join('|')}: a starting configuration (default demo)`,
+      oneOf('--preset', PRESET_NAMES),
+    )
     .option('--config <file>', 'a JSON file of configuration fields (over the preset, under the flags)')
     .option('--dataset <name>', 'fashion-mnist-mini, fashion-mnist, cifar10, or a directory')
     .option('--trainer <name|path>', 'tfjs, torch, process, synthetic, or a plugin module path')
-    .option('--trainer-command <cmd>', 'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"', commandLine('--trainer-command'))
+    .option(
+      '--trainer-command <cmd>',
+      'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"',
+      commandLine('--trainer-command'),
+    )
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, oneOf('--backend', BACKENDS))
     .option('--strategy <name>', STRATEGY_NAMES.join('|'), oneOf('--strategy', STRATEGY_NAMES))
     .option('--samples <n>', 'sample budget: architectures to draw and reward', wholeNumber('--samples', 1))
     .option('--batch <n>', 'architectures per policy update', wholeNumber('--batch', 1))
-    .option('--workers <k>', 'local trainings at once (0: controller only; workers join with `nasnet worker`)', wholeNumber('--workers', 0))
+    .option(
+      '--workers <k>',
+      'local trainings at once (0: controller only; workers join with `nasnet worker`)',
+      wholeNumber('--workers', 0),
+    )
     .option('--N <n>', 'normal cells per stack of each child', wholeNumber('--N', 1))
-    .option('--F <f>', "child width as the paper's penultimate filters (each cell rounds to its own first-stack filters)", wholeNumber('--F', 1))
+    .option(
+      '--F <f>',
+      "child width as the paper's penultimate filters (each cell rounds to its own first-stack filters)",
+      wholeNumber('--F', 1),
+    )
     .option('--filters <f>', 'child width as first-stack filters', wholeNumber('--filters', 1))
     .option('--epochs <n>', 'training epochs per child', wholeNumber('--epochs', 1))
     .option('--seed <n>', 'experiment seed (controller sampling, child initialisation)', wholeNumber('--seed', 0))
@@ -71,13 +87,24 @@ export function registerSearchCommands(program: Command): void {
       checkDataset(config.trainer, config.dataset);
       const experimentId = options.experimentId ?? newExperimentId();
       const writerId = newWorkerId();
-      const plugin = workers > 0 || isModulePath(config.trainer) ? await loadPlugin(config.trainer, workers, config.trainerOptions) : null;
+      const plugin =
+        workers > 0 || isModulePath(config.trainer) ? await loadPlugin(config.trainer, workers, config.trainerOptions) : null;
       try {
-        if (plugin && isModulePath(config.trainer)) config = validateSearchConfig({ ...config, trainer: plugin.name, trainerModule: resolvePath(config.trainer) });
+        if (plugin && isModulePath(config.trainer))
+          config = validateSearchConfig({ ...config, trainer: plugin.name, trainerModule: resolvePath(config.trainer) });
         const store = await openStore(options.store);
         try {
           await createExperiment(store, { experimentId, config, seed, codeVersion: CODE_VERSION, writerId });
-          await runSearchCommand({ store, storeAddress: options.store, experimentId, config, plugin: workers > 0 ? plugin : null, workers, writerId, json: options.json });
+          await runSearchCommand({
+            store,
+            storeAddress: options.store,
+            experimentId,
+            config,
+            plugin: workers > 0 ? plugin : null,
+            workers,
+            writerId,
+            json: options.json,
+          });
         } finally {
           await store.close();
         }
@@ -100,18 +127,36 @@ export function registerSearchCommands(program: Command): void {
       try {
         const state = await loadExperiment(store, experimentId);
         const config = validateSearchConfig(state.config);
-        const workers = options.workers ?? (config.preset && config.preset in PRESETS ? PRESETS[config.preset as keyof typeof PRESETS].workers : 1);
+        const workers =
+          options.workers ??
+          (config.preset && config.preset in PRESETS ? PRESETS[config.preset as keyof typeof PRESETS].workers : 1);
         if (state.status === 'completed') {
           const summary = summarize(state);
-          process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `experiment ${experimentId} is already completed (${summary.completed} of ${summary.samples} samples rewarded)\n`);
+          process.stdout.write(
+            options.json
+              ? `${JSON.stringify(summary)}\n`
+              : `experiment ${experimentId} is already completed (${summary.completed} of ${summary.samples} samples rewarded)\n`,
+          );
           return;
         }
         if (workers > 0) {
           checkDataset(config.trainer, config.dataset);
           plugin = await loadPlugin(options.trainer ?? config.trainerModule ?? config.trainer, workers, config.trainerOptions);
-          if (plugin.name !== config.trainer) throw new UsageError(`--trainer: experiment ${experimentId} was configured for trainer ${JSON.stringify(config.trainer)}, not ${JSON.stringify(plugin.name)}`);
+          if (plugin.name !== config.trainer)
+            throw new UsageError(
+              `--trainer: experiment ${experimentId} was configured for trainer ${JSON.stringify(config.trainer)}, not ${JSON.stringify(plugin.name)}`,
+            );
         }
-        await runSearchCommand({ store, storeAddress: options.store, experimentId, config, plugin, workers, writerId: newWorkerId(), json: options.json });
+        await runSearchCommand({
+          store,
+          storeAddress: options.store,
+          experimentId,
+          config,
+          plugin,
+          workers,
+          writerId: newWorkerId(),
+          json: options.json,
+        });
       } finally {
         await plugin?.close?.();
         await store.close();

@@ -28,8 +28,14 @@ export function registerServeCommand(program: Command): void {
     .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--port <n>', 'TCP port (0: any free port)', wholeNumber('--port', 0), 4000)
     .option('--host <address>', 'address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface)', '127.0.0.1')
-    .option('--token <secret>', 'bearer token that mutations (stopExperiment) need; default $NASNET_TOKEN; without one, mutations are refused')
-    .option('--projections <path>', 'SQLite file of the read models (default: the store file, or .nasnet/projections.db for EventStoreDB)')
+    .option(
+      '--token <secret>',
+      'bearer token that mutations (stopExperiment) need; default $NASNET_TOKEN; without one, mutations are refused',
+    )
+    .option(
+      '--projections <path>',
+      'SQLite file of the read models (default: the store file, or .nasnet/projections.db for EventStoreDB)',
+    )
     .option('--json', 'print {graphql, dashboard, store, position} as one JSON line once listening', false)
     .action(async (options: ServeOptions) => {
       if (options.port > 65_535) throw new UsageError(`--port must be at most 65535, got ${options.port}`);
@@ -48,14 +54,25 @@ export function registerServeCommand(program: Command): void {
       const queryDb = await openReadModels(path);
       const head = await store.headPosition();
       const checkpoint = await readCheckpoint(projectorDb);
-      if (checkpoint < head && !options.json) note(`read models at position ${checkpoint}, the log at ${head}: catching up before serving`);
+      if (checkpoint < head && !options.json)
+        note(`read models at position ${checkpoint}, the log at ${head}: catching up before serving`);
       const projector = runProjector(store, projectorDb, {
-        onError: (error) => note(`read models stopped following the log (${(error as Error).message}); the API serves them as they stand. Rebuild with: nasnet replay`),
+        onError: (error) =>
+          note(
+            `read models stopped following the log (${(error as Error).message}); the API serves them as they stand. Rebuild with: nasnet replay`,
+          ),
       });
       // On loopback, only loopback names: no other site's page can reach it through DNS rebinding.
       const allowedHosts = LOOPBACK.has(options.host) ? [...LOOPBACK] : undefined;
       const auditor = createThreadAuditor(options.store);
-      const server = createGraphqlServer({ store, readModels: queryDb, token, projector, allowedHosts, auditExperiment: auditor.audit });
+      const server = createGraphqlServer({
+        store,
+        readModels: queryDb,
+        token,
+        projector,
+        allowedHosts,
+        auditExperiment: auditor.audit,
+      });
       const http = createServer(server.handle);
       // Bounds how long a client may take to send a request; subscriptions (responses) are not affected.
       http.requestTimeout = 30_000;
@@ -76,8 +93,14 @@ export function registerServeCommand(program: Command): void {
         await projector.caughtUp();
         await new Promise<void>((listening, failed) => {
           http.once('error', (error: NodeJS.ErrnoException) => {
-            if (error.code === 'EADDRINUSE') failed(new UsageError(`--port ${options.port}: the address ${options.host}:${options.port} is in use (try another --port, or --port 0)`));
-            else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') failed(new UsageError(`--host ${options.host}: not an address of this machine`));
+            if (error.code === 'EADDRINUSE')
+              failed(
+                new UsageError(
+                  `--port ${options.port}: the address ${options.host}:${options.port} is in use (try another --port, or --port 0)`,
+                ),
+              );
+            else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+              failed(new UsageError(`--host ${options.host}: not an address of this machine`));
             else failed(error);
           });
           http.listen(options.port, options.host, () => listening());
@@ -98,9 +121,12 @@ export function registerServeCommand(program: Command): void {
           : `GraphQL at ${base}/graphql, dashboard at ${base}/\n`,
       );
       if (!options.json) {
-        note(`store ${options.store}, read models at position ${position}; ${token ? 'stopExperiment needs the bearer token' : 'mutations are off (no --token)'}; Ctrl-C stops`);
+        note(
+          `store ${options.store}, read models at position ${position}; ${token ? 'stopExperiment needs the bearer token' : 'mutations are off (no --token)'}; Ctrl-C stops`,
+        );
       }
-      if (!LOOPBACK.has(options.host)) note(`warning: listening on ${options.host}: anyone who can reach this port can read every experiment`);
+      if (!LOOPBACK.has(options.host))
+        note(`warning: listening on ${options.host}: anyone who can reach this port can read every experiment`);
 
       const { signal, dispose } = shutdownSignal((name) => {
         if (!options.json) note(`${name}: closing the server`);

@@ -53,7 +53,15 @@ export function registerStatusCommands(program: Command): void {
           const title = `#${rank + 1} ${sample.sampleId} cell ${sample.cellHash} reward ${reward}`;
           switch (options.format) {
             case 'json':
-              return JSON.stringify({ rank: rank + 1, sampleId: sample.sampleId, index: sample.index, reward, cellHash: sample.cellHash, policyVersion: sample.policyVersion, genotype: sample.genotype });
+              return JSON.stringify({
+                rank: rank + 1,
+                sampleId: sample.sampleId,
+                index: sample.index,
+                reward,
+                cellHash: sample.cellHash,
+                policyVersion: sample.policyVersion,
+                genotype: sample.genotype,
+              });
             case 'text':
               return `${title}\n${genotypeText(sample.genotype)}\n`;
             case 'darts':

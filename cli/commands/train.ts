@@ -19,7 +19,8 @@ import { checkTransferId, newTransferId, resolveGenotypeSource } from '../resolv
 
 const number = (flag: string, integer: boolean) => (value: string) => {
   const n = Number(value);
-  if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${flag} must be ${integer ? 'a whole number' : 'a number'}, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)))
+    throw new InvalidArgumentError(`${flag} must be ${integer ? 'a whole number' : 'a number'}, got ${JSON.stringify(value)}`);
   return n;
 };
 
@@ -70,7 +71,13 @@ class TransferLog {
   /** Queues an event; ids are derived from the transfer (and the epoch), so a retried append is stored once. */
   append<T extends TransferEventType>(type: T, data: EventData<T>, ...idParts: number[]): Promise<void> {
     const id = deterministicEventId(this.transferId, type, ...idParts);
-    const envelope: EventEnvelope<T> = { id, type, version: EVENT_SCHEMAS[type].version, data, metadata: eventMetadata(this.transferId, this.writerId, this.requestedId) };
+    const envelope: EventEnvelope<T> = {
+      id,
+      type,
+      version: EVENT_SCHEMAS[type].version,
+      data,
+      metadata: eventMetadata(this.transferId, this.writerId, this.requestedId),
+    };
     if (type === 'TransferRequested') this.requestedId = id;
     const appended = this.chain.then(async () => {
       const { nextRevision } = await this.store.append(this.stream, [envelope as unknown as NasnetEvent], this.revision);
@@ -107,8 +114,14 @@ function resultData(transferId: string, result: TrainingResult): EventData<'Tran
 export function registerTrainCommand(program: Command): void {
   program
     .command('train')
-    .description('train a genotype (nasnet-a, a file, or a sample of a search) at a chosen N and size on a dataset, report its accuracy and record it as a transfer')
-    .option('--genotype <genotype>', 'nasnet-a, a genotype JSON file, <experimentId>#best or <experimentId>#<sampleId>', 'nasnet-a')
+    .description(
+      'train a genotype (nasnet-a, a file, or a sample of a search) at a chosen N and size on a dataset, report its accuracy and record it as a transfer',
+    )
+    .option(
+      '--genotype <genotype>',
+      'nasnet-a, a genotype JSON file, <experimentId>#best or <experimentId>#<sampleId>',
+      'nasnet-a',
+    )
     .option('--dataset <name>', 'fashion-mnist-mini, fashion-mnist, cifar10, or a directory', 'fashion-mnist-mini')
     .requiredOption('--N <n>', 'normal cells per stack', number('--N', true))
     .option('--F <f>', 'filters in the penultimate layer (the paper\'s "N @ F")', number('--F', true))
@@ -122,18 +135,28 @@ export function registerTrainCommand(program: Command): void {
     .option('--aux-head', 'train with the auxiliary head (loss weight 0.4)')
     .option('--max-train-examples <n>', 'train on at most n examples', number('--max-train-examples', true))
     .option('--lr-schedule <schedule>', 'cosine (decay to 0 over the run; default) or constant')
-    .option('--bn-recalibration <images>', 'training images whose batch-norm statistics replace the moving averages before evaluating (default 512; 0 keeps the moving averages)', number('--bn-recalibration', true))
+    .option(
+      '--bn-recalibration <images>',
+      'training images whose batch-norm statistics replace the moving averages before evaluating (default 512; 0 keeps the moving averages)',
+      number('--bn-recalibration', true),
+    )
     .option('--no-augment', 'no random crops/flips')
     .option('--seed <n>', 'seed for weights, data order and augmentation', number('--seed', true), 1)
     .option('--backend <name>', `force a backend: ${BACKENDS.join(', ')}`, (value: string) => {
-      if (!(BACKENDS as readonly string[]).includes(value)) throw new InvalidArgumentError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(value)}`);
+      if (!(BACKENDS as readonly string[]).includes(value))
+        throw new InvalidArgumentError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(value)}`);
       return value as BackendChoice;
     })
-    .option('--store <address>', 'event store to record the transfer in: sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .option(
+      '--store <address>',
+      'event store to record the transfer in: sqlite:<path> or esdb://host:port',
+      DEFAULT_STORE_ADDRESS,
+    )
     .option('--transfer-id <id>', 'id of the transfer stream (default t-<yyyymmdd-hhmmss>-<4 hex>, UTC)')
     .option('--json', 'print progress and the result as JSON lines', false)
     .action(async (options: TrainOptions) => {
-      if ((options.F === undefined) === (options.filters === undefined)) throw new Error('give the size as --F (penultimate filters) or --filters, not both or neither');
+      if ((options.F === undefined) === (options.filters === undefined))
+        throw new Error('give the size as --F (penultimate filters) or --filters, not both or neither');
       const transferId = options.transferId ?? newTransferId();
       const stream = checkTransferId(transferId);
       let store: EventStore | null = null;
@@ -160,10 +183,13 @@ export function registerTrainCommand(program: Command): void {
         const runtime = await loadTf(options.backend);
         const opened = await getStore();
         if ((await opened.readStream(stream, { maxCount: 1 })).exists) {
-          throw new Error(`--transfer-id ${JSON.stringify(transferId)}: that transfer is already in the store ${options.store}; choose another id`);
+          throw new Error(
+            `--transfer-id ${JSON.stringify(transferId)}: that transfer is already in the store ${options.store}; choose another id`,
+          );
         }
 
-        const print = (line: Record<string, unknown>, text: string) => process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${text}\n`);
+        const print = (line: Record<string, unknown>, text: string) =>
+          process.stdout.write(options.json ? `${JSON.stringify(line)}\n` : `${text}\n`);
         print(
           { transferId, source, ...(reward === null ? {} : { reward }), backend: runtime.backend, device: runtime.device },
           `transfer ${transferId} (${options.store}): ${source}${reward === null ? '' : ` (reward ${reward})`}\n` +
@@ -171,7 +197,15 @@ export function registerTrainCommand(program: Command): void {
         );
         const log = new TransferLog(opened, transferId, stream);
         const config: JsonObject = { ...settings, filters, backend: runtime.backend, device: runtime.device };
-        await log.append('TransferRequested', { transferId, source, genotype, N: options.N, F, dataset: options.dataset, config });
+        await log.append('TransferRequested', {
+          transferId,
+          source,
+          genotype,
+          N: options.N,
+          F,
+          dataset: options.dataset,
+          config,
+        });
 
         const abort = new AbortController();
         // Ctrl-C ends the run between steps and records it as a retryable failure; a second one kills.
@@ -195,10 +229,18 @@ export function registerTrainCommand(program: Command): void {
               signal: abort.signal,
               progress: (p) => {
                 // A failed append surfaces at flush(), after the training returns.
-                log.append('TransferProgressed', { transferId, epoch: p.epoch, epochs: p.epochs, metrics: finiteMetrics(p.metrics) }, p.epoch).catch(() => undefined);
+                log
+                  .append(
+                    'TransferProgressed',
+                    { transferId, epoch: p.epoch, epochs: p.epochs, metrics: finiteMetrics(p.metrics) },
+                    p.epoch,
+                  )
+                  .catch(() => undefined);
                 print(
                   { epoch: p.epoch, epochs: p.epochs, ...p.metrics },
-                  `epoch ${p.epoch}/${p.epochs}: ${Object.entries(p.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`,
+                  `epoch ${p.epoch}/${p.epochs}: ${Object.entries(p.metrics)
+                    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                    .join(', ')}`,
                 );
               },
             },
@@ -223,7 +265,10 @@ export function registerTrainCommand(program: Command): void {
         );
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) {
-          throw new Error(`--transfer-id ${JSON.stringify(transferId)}: another process is writing that transfer (${error.message})`, { cause: error });
+          throw new Error(
+            `--transfer-id ${JSON.stringify(transferId)}: another process is writing that transfer (${error.message})`,
+            { cause: error },
+          );
         }
         throw error;
       } finally {

@@ -19,42 +19,80 @@ export function registerWorkerCommand(program: Command): void {
     .option('--store <address>', 'sqlite:<path> (same file as the search) or esdb://host:port', DEFAULT_STORE_ADDRESS)
     .option('--experiment <id>', 'only this experiment (then exit when it completes)', identifier('--experiment'))
     .option('--trainer <name|path>', 'tfjs, torch, process, synthetic, or a plugin module path', 'tfjs')
-    .option('--trainer-command <cmd>', 'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"', commandLine('--trainer-command'))
+    .option(
+      '--trainer-command <cmd>',
+      'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"',
+      commandLine('--trainer-command'),
+    )
     .option('--backend <name>', `tfjs backend: ${BACKENDS.join(', ')}`, oneOf('--backend', BACKENDS))
     .option('--workers <k>', 'trainings at once', wholeNumber('--workers', 1), 1)
     .option('--json', 'JSON lines', false)
-    .action(async (options: { store: string; experiment?: string; trainer: string; trainerCommand?: string[]; backend?: string; workers: number; json: boolean }) => {
-      if (options.backend && options.trainer !== 'tfjs') throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(options.trainer)})`);
-      if (options.trainerCommand && options.trainer !== 'process') throw new UsageError(`--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(options.trainer)})`);
-      const store = await openStore(options.store);
-      // Joining one experiment, the worker trains it the way the experiment was configured.
-      const configured = options.experiment ? validateSearchConfig((await loadExperiment(store, options.experiment)).config).trainerOptions : {};
-      const plugin = await resolveTrainer(options.trainer, { concurrency: options.workers, options: { ...configured, ...(options.backend ? { backend: options.backend } : {}), ...(options.trainerCommand ? { command: options.trainerCommand } : {}) } }).catch(async (error: unknown) => {
-        await store.close();
-        throw error;
-      });
-      const workerId = newWorkerId();
-      const display = progressDisplay({ json: options.json, samples: 0, stream: process.stdout.isTTY ? undefined : process.stdout });
-      if (!options.json) display.log(`worker ${workerId}: trainer ${plugin.name}, ${options.workers} at once, ${options.experiment ? `experiment ${options.experiment}` : 'every running experiment'} in ${options.store}; Ctrl-C stops`);
-      const { signal, dispose } = shutdownSignal((name) => display.log(`${name}: releasing running trials`));
-      try {
-        const report = await runWorker({
-          store,
-          plugin,
-          workerId,
+    .action(
+      async (options: {
+        store: string;
+        experiment?: string;
+        trainer: string;
+        trainerCommand?: string[];
+        backend?: string;
+        workers: number;
+        json: boolean;
+      }) => {
+        if (options.backend && options.trainer !== 'tfjs')
+          throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(options.trainer)})`);
+        if (options.trainerCommand && options.trainer !== 'process')
+          throw new UsageError(
+            `--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(options.trainer)})`,
+          );
+        const store = await openStore(options.store);
+        // Joining one experiment, the worker trains it the way the experiment was configured.
+        const configured = options.experiment
+          ? validateSearchConfig((await loadExperiment(store, options.experiment)).config).trainerOptions
+          : {};
+        const plugin = await resolveTrainer(options.trainer, {
           concurrency: options.workers,
-          experimentId: options.experiment,
-          signal,
-          exitWhenDone: options.experiment !== undefined,
-          holderAlive: localHolderAlive,
-          onActivity: display.onActivity,
+          options: {
+            ...configured,
+            ...(options.backend ? { backend: options.backend } : {}),
+            ...(options.trainerCommand ? { command: options.trainerCommand } : {}),
+          },
+        }).catch(async (error: unknown) => {
+          await store.close();
+          throw error;
         });
-        display.stop();
-        process.stdout.write(options.json ? `${JSON.stringify({ workerId, ...report })}\n` : `worker ${workerId}: ${report.trained} trained, ${report.reused} reused, ${report.failed} failed for good, ${report.released} released\n`);
-      } finally {
-        dispose();
-        await plugin.close?.();
-        await store.close();
-      }
-    });
+        const workerId = newWorkerId();
+        const display = progressDisplay({
+          json: options.json,
+          samples: 0,
+          stream: process.stdout.isTTY ? undefined : process.stdout,
+        });
+        if (!options.json)
+          display.log(
+            `worker ${workerId}: trainer ${plugin.name}, ${options.workers} at once, ${options.experiment ? `experiment ${options.experiment}` : 'every running experiment'} in ${options.store}; Ctrl-C stops`,
+          );
+        const { signal, dispose } = shutdownSignal((name) => display.log(`${name}: releasing running trials`));
+        try {
+          const report = await runWorker({
+            store,
+            plugin,
+            workerId,
+            concurrency: options.workers,
+            experimentId: options.experiment,
+            signal,
+            exitWhenDone: options.experiment !== undefined,
+            holderAlive: localHolderAlive,
+            onActivity: display.onActivity,
+          });
+          display.stop();
+          process.stdout.write(
+            options.json
+              ? `${JSON.stringify({ workerId, ...report })}\n`
+              : `worker ${workerId}: ${report.trained} trained, ${report.reused} reused, ${report.failed} failed for good, ${report.released} released\n`,
+          );
+        } finally {
+          dispose();
+          await plugin.close?.();
+          await store.close();
+        }
+      },
+    );
 }

@@ -70,7 +70,8 @@ export function auditExperiment(events: Iterable<RecordedEvent>): AuditReport {
           config = event.data.config;
           break;
         case 'ControllerInitialized': {
-          if (seed === null || config === null) diverge(event, 'ExperimentCreated before ControllerInitialized', 'ExperimentCreated', 'none');
+          if (seed === null || config === null)
+            diverge(event, 'ExperimentCreated before ControllerInitialized', 'ExperimentCreated', 'none');
           let setup;
           try {
             setup = controllerSetup(config!);
@@ -83,7 +84,8 @@ export function auditExperiment(events: Iterable<RecordedEvent>): AuditReport {
           break;
         }
         case 'ArchitectureSampled': {
-          const current = strategy ?? diverge(event, 'ControllerInitialized before the first sample', 'ControllerInitialized', 'none');
+          const current =
+            strategy ?? diverge(event, 'ControllerInitialized before the first sample', 'ControllerInitialized', 'none');
           const { data } = event;
           same(event, `policyVersion of sample ${data.index}`, current.policyVersion, data.policyVersion);
           const redrawn = current.sample(data.index);
@@ -99,22 +101,26 @@ export function auditExperiment(events: Iterable<RecordedEvent>): AuditReport {
         }
         case 'RewardReported': {
           const { sampleId, reward } = event.data;
-          if (!samples.has(sampleId)) diverge(event, `a reward for a sample that was drawn`, 'an ArchitectureSampled before it', sampleId);
+          if (!samples.has(sampleId))
+            diverge(event, `a reward for a sample that was drawn`, 'an ArchitectureSampled before it', sampleId);
           // A trial reports once; a second report must agree with the first.
           if (rewards.has(sampleId)) same(event, `reward of ${sampleId} (reported again)`, rewards.get(sampleId), reward);
           rewards.set(sampleId, reward);
           break;
         }
         case 'PolicyUpdated': {
-          const current = strategy ?? diverge(event, 'ControllerInitialized before the first update', 'ControllerInitialized', 'none');
+          const current =
+            strategy ?? diverge(event, 'ControllerInitialized before the first update', 'ControllerInitialized', 'none');
           const { data } = event;
           const label = `PolicyUpdated v${data.policyVersion}`;
           same(event, `policy version after ${current.policyVersion}`, current.policyVersion + 1, data.policyVersion);
           same(event, `paramsDigestBefore of ${label}`, current.digest(), data.paramsDigestBefore);
           const batch = data.samples.map(({ sampleId, reward }) => {
-            const sample = samples.get(sampleId) ?? diverge(event, `sample ${sampleId} named by ${label}`, 'a drawn sample', 'never drawn');
+            const sample =
+              samples.get(sampleId) ?? diverge(event, `sample ${sampleId} named by ${label}`, 'a drawn sample', 'never drawn');
             same(event, `policy version that drew ${sampleId}, used by ${label}`, current.policyVersion, sample.policyVersion);
-            if (!rewards.has(sampleId)) diverge(event, `reward of ${sampleId} reported before ${label}`, 'a RewardReported', 'none');
+            if (!rewards.has(sampleId))
+              diverge(event, `reward of ${sampleId} reported before ${label}`, 'a RewardReported', 'none');
             same(event, `reward of ${sampleId} in ${label}`, rewards.get(sampleId), reward);
             return { sample, reward };
           });
@@ -154,7 +160,13 @@ export function auditExperiment(events: Iterable<RecordedEvent>): AuditReport {
       ok: false,
       checkedSamples,
       checkedUpdates,
-      firstDivergence: { position: '0', eventType: 'ControllerInitialized', what: 'the experiment has a controller', expected: 'ControllerInitialized', found: 'none' },
+      firstDivergence: {
+        position: '0',
+        eventType: 'ControllerInitialized',
+        what: 'the experiment has a controller',
+        expected: 'ControllerInitialized',
+        found: 'none',
+      },
     };
   }
   return { ok: true, checkedSamples, checkedUpdates, firstDivergence: null };

@@ -46,12 +46,14 @@ export function controllerConfig(overrides: Partial<ControllerConfig> = {}): Con
   const config = { ...PAPER_CONTROLLER, ...overrides };
   if (!check.Check(config)) {
     const error = check.Errors(config)[0]!;
-    const field = error.instancePath.slice(1) || (error.params as { additionalProperties?: string[] }).additionalProperties?.[0] || 'config';
+    const field =
+      error.instancePath.slice(1) || (error.params as { additionalProperties?: string[] }).additionalProperties?.[0] || 'config';
     const value = (config as Record<string, unknown>)[field];
     throw new RangeError(`controller config ${field} ${error.message} (got ${JSON.stringify(value)})`);
   }
   const problem = controllerConfigProblem(config);
-  if (problem) throw new RangeError(`controller config ${problem.field} ${problem.reason} (got ${JSON.stringify(problem.value)})`);
+  if (problem)
+    throw new RangeError(`controller config ${problem.field} ${problem.reason} (got ${JSON.stringify(problem.value)})`);
   return config;
 }
 
@@ -70,7 +72,9 @@ export interface EvolutionSizes {
  * at least 2 (a tournament of one is no selection) but never more than P (a tournament
  * draws distinct members).
  */
-export function evolutionSizes(config: Pick<ControllerConfig, 'batchSize' | 'populationSize' | 'tournamentSize'>): EvolutionSizes {
+export function evolutionSizes(
+  config: Pick<ControllerConfig, 'batchSize' | 'populationSize' | 'tournamentSize'>,
+): EvolutionSizes {
   const populationSize = config.populationSize ?? 5 * config.batchSize;
   const tournamentSize = config.tournamentSize ?? Math.min(populationSize, Math.max(2, Math.round(1.25 * config.batchSize)));
   return { populationSize, tournamentSize };
@@ -81,10 +85,17 @@ export function evolutionSizes(config: Pick<ControllerConfig, 'batchSize' | 'pop
  * search configuration's validation uses it too, so a bad combination is refused before
  * anything is written.
  */
-export function controllerConfigProblem(config: Partial<ControllerConfig>): { field: keyof ControllerConfig; value: number; reason: string } | null {
+export function controllerConfigProblem(
+  config: Partial<ControllerConfig>,
+): { field: keyof ControllerConfig; value: number; reason: string } | null {
   if (config.tournamentSize === undefined) return null;
   const { populationSize } = evolutionSizes({ ...config, batchSize: config.batchSize ?? PAPER_CONTROLLER.batchSize });
   if (config.tournamentSize <= populationSize) return null;
-  const source = config.populationSize === undefined ? `, the default 5 × batchSize ${config.batchSize ?? PAPER_CONTROLLER.batchSize}` : '';
-  return { field: 'tournamentSize', value: config.tournamentSize, reason: `must be <= populationSize (${populationSize}${source}): a tournament draws distinct members` };
+  const source =
+    config.populationSize === undefined ? `, the default 5 × batchSize ${config.batchSize ?? PAPER_CONTROLLER.batchSize}` : '';
+  return {
+    field: 'tournamentSize',
+    value: config.tournamentSize,
+    reason: `must be <= populationSize (${populationSize}${source}): a tournament draws distinct members`,
+  };
 }

@@ -7,8 +7,13 @@ import type { PolicyUpdate, SampledArchitecture, SearchStrategy } from './strate
  * The controller's events, with ids derived from what they are (experiment, kind, index),
  * so re-appending one after a crash stores it once.
  */
-export function controllerInitialized(experimentId: string, strategy: SearchStrategy, metadata: EventMetadata): EventOfType<'ControllerInitialized'> {
-  if (strategy.policyVersion !== 0) throw new RangeError(`a controller starts at policy version 0, not ${strategy.policyVersion}`);
+export function controllerInitialized(
+  experimentId: string,
+  strategy: SearchStrategy,
+  metadata: EventMetadata,
+): EventOfType<'ControllerInitialized'> {
+  if (strategy.policyVersion !== 0)
+    throw new RangeError(`a controller starts at policy version 0, not ${strategy.policyVersion}`);
   return {
     id: deterministicEventId(experimentId, 'ControllerInitialized'),
     type: 'ControllerInitialized',
@@ -18,7 +23,11 @@ export function controllerInitialized(experimentId: string, strategy: SearchStra
   };
 }
 
-export function architectureSampled(experimentId: string, sample: SampledArchitecture, metadata: EventMetadata): EventOfType<'ArchitectureSampled'> {
+export function architectureSampled(
+  experimentId: string,
+  sample: SampledArchitecture,
+  metadata: EventMetadata,
+): EventOfType<'ArchitectureSampled'> {
   return {
     id: deterministicEventId(experimentId, 'ArchitectureSampled', sample.index),
     type: 'ArchitectureSampled',

@@ -10,7 +10,8 @@ export function isStrategyName(value: unknown): value is StrategyName {
 
 /** A fresh strategy at policy version 0. The same name, seed and config always give the same digest. */
 export function createStrategy(name: string, seed: number, overrides: Partial<ControllerConfig> = {}): SearchStrategy {
-  if (!isStrategyName(name)) throw new RangeError(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
+  if (!isStrategyName(name))
+    throw new RangeError(`strategy must be one of ${STRATEGY_NAMES.join(', ')} (got ${JSON.stringify(name)})`);
   if (!Number.isSafeInteger(seed)) throw new RangeError(`seed must be an integer (got ${seed})`);
   const config = controllerConfig(overrides);
   switch (name) {

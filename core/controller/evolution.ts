@@ -7,7 +7,14 @@ import { seededUniform, type Uniform } from './prng.ts';
 import { UNIFORM_LOG_PROB, uniformActions } from './random-search.ts';
 import { assertCurrentBatch, sampledArchitecture } from './sample-record.ts';
 import { updateRecord } from './update-record.ts';
-import type { PolicyUpdate, PopulationMember, SampledArchitecture, ScoredSample, SearchStrategy, StrategySnapshot } from './strategy.ts';
+import type {
+  PolicyUpdate,
+  PopulationMember,
+  SampledArchitecture,
+  ScoredSample,
+  SearchStrategy,
+  StrategySnapshot,
+} from './strategy.ts';
 
 export type MutationKind = 'hidden' | 'op';
 
@@ -77,8 +84,17 @@ export function mutate(parent: readonly number[], uniform: Uniform): { actions: 
   const to = drawn >= from ? drawn + 1 : drawn;
   const actions = [...parent];
   actions[decision] = to;
-  const logProb = -Math.log(CELL_NAMES.length) - Math.log(BLOCKS_PER_CELL) - Math.log(PAIRS.length) - Math.log(KINDS.length) - Math.log(choices - 1);
-  return { actions, mutation: { cell: CELL_NAMES[cellIndex]!, block, pair: PAIRS[pairIndex]!, kind, decision, from, to }, logProb };
+  const logProb =
+    -Math.log(CELL_NAMES.length) -
+    Math.log(BLOCKS_PER_CELL) -
+    Math.log(PAIRS.length) -
+    Math.log(KINDS.length) -
+    Math.log(choices - 1);
+  return {
+    actions,
+    mutation: { cell: CELL_NAMES[cellIndex]!, block, pair: PAIRS[pairIndex]!, kind, decision, from, to },
+    logProb,
+  };
 }
 
 /**
@@ -87,7 +103,11 @@ export function mutate(parent: readonly number[], uniform: Uniform): { actions: 
  * wins, and a tie goes to the youngest (the most recently added), which is what ageing
  * favours anyway.
  */
-export function tournament(rewards: readonly number[], size: number, uniform: Uniform): { contestants: number[]; winner: number } {
+export function tournament(
+  rewards: readonly number[],
+  size: number,
+  uniform: Uniform,
+): { contestants: number[]; winner: number } {
   const n = rewards.length;
   if (size < 1 || size > n) throw new RangeError(`a tournament of ${size} needs a population of at least ${size} (has ${n})`);
   const swapped = new Map<number, number>();
@@ -99,7 +119,8 @@ export function tournament(rewards: readonly number[], size: number, uniform: Un
     const chosen = at(j);
     swapped.set(j, at(i));
     contestants.push(chosen);
-    if (winner < 0 || rewards[chosen]! > rewards[winner]! || (rewards[chosen] === rewards[winner] && chosen > winner)) winner = chosen;
+    if (winner < 0 || rewards[chosen]! > rewards[winner]! || (rewards[chosen] === rewards[winner] && chosen > winner))
+      winner = chosen;
   }
   return { contestants, winner };
 }
@@ -137,7 +158,9 @@ export class EvolutionStrategy implements SearchStrategy {
   ) {
     this.sizes = evolutionSizes(config);
     if (this.sizes.tournamentSize > this.sizes.populationSize) {
-      throw new RangeError(`tournamentSize ${this.sizes.tournamentSize} is larger than populationSize ${this.sizes.populationSize}`);
+      throw new RangeError(
+        `tournamentSize ${this.sizes.tournamentSize} is larger than populationSize ${this.sizes.populationSize}`,
+      );
     }
   }
 
@@ -149,7 +172,8 @@ export class EvolutionStrategy implements SearchStrategy {
     if (snapshot.strategy !== 'evolution') throw new TypeError(`a ${snapshot.strategy} snapshot is not an evolution snapshot`);
     const population = (snapshot.population ?? []).map((member, i) => checkedMember(member, `population[${i}]`));
     const { populationSize } = evolutionSizes(snapshot.config);
-    if (population.length > populationSize) throw new RangeError(`population holds ${population.length} members, more than populationSize ${populationSize}`);
+    if (population.length > populationSize)
+      throw new RangeError(`population holds ${population.length} members, more than populationSize ${populationSize}`);
     return new EvolutionStrategy(snapshot.seed, snapshot.config, population, snapshot.policyVersion, snapshot.baseline);
   }
 
@@ -185,7 +209,10 @@ export class EvolutionStrategy implements SearchStrategy {
     const rewards = this.population.map((member) => member.reward);
     const { contestants, winner } = tournament(rewards, this.sizes.tournamentSize, uniform);
     const { actions, mutation, logProb } = mutate(this.population[winner]!.actions, uniform);
-    return { sample: sampledArchitecture(index, this.version, actions, logProb, -logProb), origin: { kind: 'mutation', contestants, parent: winner, mutation } };
+    return {
+      sample: sampledArchitecture(index, this.version, actions, logProb, -logProb),
+      origin: { kind: 'mutation', contestants, parent: winner, mutation },
+    };
   }
 
   update(batch: readonly ScoredSample[]): PolicyUpdate {
@@ -199,7 +226,10 @@ export class EvolutionStrategy implements SearchStrategy {
     const baselineBefore = this.baseline;
     this.baseline = nextBaseline(baselineBefore, rewards, this.config.baselineDecay);
     this.version++;
-    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, null, { before, after: this.digest() });
+    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, null, {
+      before,
+      after: this.digest(),
+    });
   }
 
   /** Over the name, the population (its size, then each member's actions and reward, oldest first), the baseline and the version. */
@@ -232,12 +262,14 @@ function copyMember(member: PopulationMember): PopulationMember {
 }
 
 function checkedMember(member: PopulationMember, what: string): PopulationMember {
-  if (!Array.isArray(member?.actions)) throw new RangeError(`${what}.actions must be an array of ${ACTION_COUNT} actions (got ${JSON.stringify(member?.actions)})`);
+  if (!Array.isArray(member?.actions))
+    throw new RangeError(`${what}.actions must be an array of ${ACTION_COUNT} actions (got ${JSON.stringify(member?.actions)})`);
   try {
     decodeActions(member.actions);
   } catch (error) {
     throw new RangeError(`${what}: ${(error as Error).message}`);
   }
-  if (typeof member.reward !== 'number' || !Number.isFinite(member.reward)) throw new RangeError(`${what}.reward must be a finite number (got ${JSON.stringify(member.reward)})`);
+  if (typeof member.reward !== 'number' || !Number.isFinite(member.reward))
+    throw new RangeError(`${what}.reward must be a finite number (got ${JSON.stringify(member.reward)})`);
   return copyMember(member);
 }

@@ -121,7 +121,8 @@ export class LstmPolicy {
     const inputs = new Float64Array(TOKEN_COUNT * 4 * H);
     for (let token = 0; token < TOKEN_COUNT; token++) {
       const emb = layout.embedding + token * E;
-      for (let r = 0; r < 4 * H; r++) inputs[token * 4 * H + r] = w[layout.gateBias + r]! + dot(w, layout.inputWeights + r * E, w, emb, E);
+      for (let r = 0; r < 4 * H; r++)
+        inputs[token * 4 * H + r] = w[layout.gateBias + r]! + dot(w, layout.inputWeights + r * E, w, emb, E);
     }
     this.kernels.setMatrix(w, layout.hiddenWeights, 4 * H, H);
     this.weights = w;
@@ -225,7 +226,8 @@ export class LstmPolicy {
         for (let j = 0; j < n; j++) {
           const p = probs[p0 + j]!;
           // d(log p_a)/dz_j = [j = a] - p_j;  dH/dz_j = -p_j (log p_j + H)
-          const dLogit = weight * ((j === action ? 1 : 0) - p) - entropyWeight * (p > 0 ? p * (Math.log(p) + stepEntropy[t * B + b]!) : 0);
+          const dLogit =
+            weight * ((j === action ? 1 : 0) - p) - entropyWeight * (p > 0 ? p * (Math.log(p) + stepEntropy[t * B + b]!) : 0);
           if (dLogit === 0) continue;
           grad[head.bias + j] = grad[head.bias + j]! + dLogit;
           axpy(dLogit, hidden, now, grad, head.weights + j * H, H);

@@ -25,7 +25,12 @@ export class PolicyGradientStrategy implements SearchStrategy {
     readonly name: 'ppo' | 'reinforce',
     private readonly seed: number,
     private readonly config: ControllerConfig,
-    state: { params: Float32Array; adam?: { m: Float32Array; v: Float32Array; step: number }; baseline: number | null; version: number },
+    state: {
+      params: Float32Array;
+      adam?: { m: Float32Array; v: Float32Array; step: number };
+      baseline: number | null;
+      version: number;
+    },
   ) {
     this.policy = new LstmPolicy(config, state.params);
     this.adam = new Adam(state.params.length, config.learningRate);
@@ -44,14 +49,19 @@ export class PolicyGradientStrategy implements SearchStrategy {
   }
 
   static restore(snapshot: StrategySnapshot): PolicyGradientStrategy {
-    if (snapshot.strategy !== 'ppo' && snapshot.strategy !== 'reinforce') throw new TypeError(`a ${snapshot.strategy} snapshot is not a policy-gradient snapshot`);
+    if (snapshot.strategy !== 'ppo' && snapshot.strategy !== 'reinforce')
+      throw new TypeError(`a ${snapshot.strategy} snapshot is not a policy-gradient snapshot`);
     const size = parameterLayout(snapshot.config).size;
     if (snapshot.params === undefined || snapshot.adamM === undefined || snapshot.adamV === undefined) {
       throw new TypeError(`a ${snapshot.strategy} snapshot needs params, adamM and adamV`);
     }
     return new PolicyGradientStrategy(snapshot.strategy, snapshot.seed, snapshot.config, {
       params: fromBase64(snapshot.params, size, 'params'),
-      adam: { m: fromBase64(snapshot.adamM, size, 'adamM'), v: fromBase64(snapshot.adamV, size, 'adamV'), step: snapshot.adamStep ?? 0 },
+      adam: {
+        m: fromBase64(snapshot.adamM, size, 'adamM'),
+        v: fromBase64(snapshot.adamV, size, 'adamV'),
+        step: snapshot.adamStep ?? 0,
+      },
       baseline: snapshot.baseline,
       version: snapshot.policyVersion,
     });
@@ -67,7 +77,9 @@ export class PolicyGradientStrategy implements SearchStrategy {
 
   sampleBatch(indices: readonly number[]): SampledArchitecture[] {
     const trace = this.policy.sample(indices.map((index) => seededUniform(this.seed, 'sample', this.version, index)));
-    return indices.map((index, b) => sampledArchitecture(index, this.version, trace.actions[b]!, trace.logProbs[b]!, trace.entropies[b]!));
+    return indices.map((index, b) =>
+      sampledArchitecture(index, this.version, trace.actions[b]!, trace.logProbs[b]!, trace.entropies[b]!),
+    );
   }
 
   update(batch: readonly ScoredSample[]): PolicyUpdate {
@@ -106,7 +118,10 @@ export class PolicyGradientStrategy implements SearchStrategy {
     }
     this.baseline = nextBaseline(baselineBefore, rewards, this.config.baselineDecay);
     this.version++;
-    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, stats, { before: digestBefore, after: this.digest() });
+    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, stats, {
+      before: digestBefore,
+      after: this.digest(),
+    });
   }
 
   digest(): string {

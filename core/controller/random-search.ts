@@ -54,7 +54,10 @@ export class RandomSearchStrategy implements SearchStrategy {
     const baselineBefore = this.baseline;
     this.baseline = nextBaseline(baselineBefore, rewards, this.config.baselineDecay);
     this.version++;
-    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, null, { before, after: this.digest() });
+    return updateRecord(this.version, rewards, { before: baselineBefore, after: this.baseline }, null, {
+      before,
+      after: this.digest(),
+    });
   }
 
   digest(): string {

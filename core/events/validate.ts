@@ -54,7 +54,12 @@ export function createEventValidator(catalogue: EventCatalogue): EventValidator 
     }
     const record = event as Record<string, unknown>;
     if (typeof record.type !== 'string') {
-      throw new InvalidEventError(`(type ${describeValue(record.type)})`, 'type', record.type, 'must be a string naming an event type');
+      throw new InvalidEventError(
+        `(type ${describeValue(record.type)})`,
+        'type',
+        record.type,
+        'must be a string naming an event type',
+      );
     }
     const typeName = record.type;
     const schema = dataValidators.get(typeName);
@@ -68,7 +73,8 @@ export function createEventValidator(catalogue: EventCatalogue): EventValidator 
     }
     // Faithfulness first: a NaN or bigint deserves "cannot be stored as JSON", not "must be number".
     const problem = findJsonProblem(record.data, 'data') ?? findJsonProblem(record.metadata, 'metadata');
-    if (problem) throw new InvalidEventError(typeName, problem.path, problem.value, `cannot be stored as JSON: ${problem.reason}`);
+    if (problem)
+      throw new InvalidEventError(typeName, problem.path, problem.value, `cannot be stored as JSON: ${problem.reason}`);
     if (!schema.check.Check(record.data)) throw explain(typeName, 'data', record.data, schema.check);
     if (!metadataValidator.Check(record.metadata)) throw explain(typeName, 'metadata', record.metadata, metadataValidator);
     return event as NasnetEvent;

@@ -402,9 +402,10 @@ export async function samplesByIds(db: SqliteConnection, sampleIds: readonly str
   const result = new Map<string, Sample>();
   if (sampleIds.length === 0) return result;
   // One JSON parameter instead of one per id: no limit on how many ids a loader batches.
-  const rows = await db.allPrepared<SampleRecord>('SELECT * FROM rm_samples WHERE sample_id IN (SELECT value FROM json_each(?))', [
-    JSON.stringify([...new Set(sampleIds)]),
-  ]);
+  const rows = await db.allPrepared<SampleRecord>(
+    'SELECT * FROM rm_samples WHERE sample_id IN (SELECT value FROM json_each(?))',
+    [JSON.stringify([...new Set(sampleIds)])],
+  );
   for (const row of rows) result.set(row.sample_id, toSample(row));
   return result;
 }
@@ -412,7 +413,15 @@ export async function samplesByIds(db: SqliteConnection, sampleIds: readonly str
 /** The `top` best distinct cells (by canonical hash) of an experiment: highest reward first, ties to the lowest index. */
 export async function bestCells(db: SqliteConnection, experimentId: string, top: number): Promise<BestCell[]> {
   assertCount('top', top);
-  type Row = { experiment_id: string; cell_hash: string; sample_id: string; idx: number; reward: number; policy_version: number; genotype: string };
+  type Row = {
+    experiment_id: string;
+    cell_hash: string;
+    sample_id: string;
+    idx: number;
+    reward: number;
+    policy_version: number;
+    genotype: string;
+  };
   const rows = await db.allPrepared<Row>(
     `SELECT b.experiment_id, b.cell_hash, b.sample_id, b.idx, b.reward, s.policy_version, s.genotype
        FROM rm_best_cells b JOIN rm_samples s ON s.sample_id = b.sample_id
@@ -446,11 +455,13 @@ function decodeCursor(text: string, orderBy: SampleOrder): Cursor {
     throw new InvalidCursorError(text, 'not a samples cursor');
   }
   const c = parsed as { o?: unknown; i?: unknown; r?: unknown } | null;
-  if (typeof c !== 'object' || c === null || !Number.isSafeInteger(c.i)) throw new InvalidCursorError(text, 'not a samples cursor');
+  if (typeof c !== 'object' || c === null || !Number.isSafeInteger(c.i))
+    throw new InvalidCursorError(text, 'not a samples cursor');
   if (c.o !== orderBy) throw new InvalidCursorError(text, `made for order ${String(c.o)}, not ${orderBy}`);
   const i = c.i as number;
   if (orderBy === 'INDEX') return { o: 'INDEX', i };
-  if (c.r !== null && (typeof c.r !== 'number' || !Number.isFinite(c.r))) throw new InvalidCursorError(text, 'not a samples cursor');
+  if (c.r !== null && (typeof c.r !== 'number' || !Number.isFinite(c.r)))
+    throw new InvalidCursorError(text, 'not a samples cursor');
   return { o: 'REWARD_DESC', r: c.r, i };
 }
 
@@ -460,7 +471,9 @@ function cursorOf(row: SampleRecord, orderBy: SampleOrder): string {
 
 /** The cursor of one sample in an order: what samplesPage returns as endCursor when the page ends at it. */
 export function sampleCursor(sample: Pick<Sample, 'index' | 'reward'>, orderBy: SampleOrder): string {
-  return encodeCursor(orderBy === 'INDEX' ? { o: 'INDEX', i: sample.index } : { o: 'REWARD_DESC', r: sample.reward, i: sample.index });
+  return encodeCursor(
+    orderBy === 'INDEX' ? { o: 'INDEX', i: sample.index } : { o: 'REWARD_DESC', r: sample.reward, i: sample.index },
+  );
 }
 
 /**
@@ -468,10 +481,15 @@ export function sampleCursor(sample: Pick<Sample, 'index' | 'reward'>, orderBy: 
  * then unrewarded samples by index). Keyset pagination: the cursor holds the last row's
  * sort key, so page k costs what page 1 costs.
  */
-export async function samplesPage(db: SqliteConnection, experimentId: string, options: SamplesPageOptions): Promise<Page<Sample>> {
+export async function samplesPage(
+  db: SqliteConnection,
+  experimentId: string,
+  options: SamplesPageOptions,
+): Promise<Page<Sample>> {
   const { first, orderBy } = options;
   assertCount('first', first);
-  if (orderBy !== 'INDEX' && orderBy !== 'REWARD_DESC') throw new RangeError(`orderBy must be INDEX or REWARD_DESC (got ${JSON.stringify(orderBy)})`);
+  if (orderBy !== 'INDEX' && orderBy !== 'REWARD_DESC')
+    throw new RangeError(`orderBy must be INDEX or REWARD_DESC (got ${JSON.stringify(orderBy)})`);
   const cursor = options.after ? decodeCursor(options.after, orderBy) : null;
   const want = first + 1;
   const rows: SampleRecord[] = [];
@@ -481,11 +499,10 @@ export async function samplesPage(db: SqliteConnection, experimentId: string, op
   const run = async (where: string, params: SqlValue[], order: string): Promise<void> => {
     if (rows.length >= want) return;
     rows.push(
-      ...(await db.allPrepared<SampleRecord>(`SELECT * FROM rm_samples WHERE experiment_id = ? AND ${where} ORDER BY ${order} LIMIT ?`, [
-        experimentId,
-        ...params,
-        want - rows.length,
-      ])),
+      ...(await db.allPrepared<SampleRecord>(
+        `SELECT * FROM rm_samples WHERE experiment_id = ? AND ${where} ORDER BY ${order} LIMIT ?`,
+        [experimentId, ...params, want - rows.length],
+      )),
     );
   };
   if (cursor === null || cursor.o === 'INDEX') {
@@ -525,7 +542,10 @@ export async function trialsForSamples(db: SqliteConnection, sampleIds: readonly
 
 /** An experiment's policy updates, by version. */
 export async function policyUpdates(db: SqliteConnection, experimentId: string): Promise<PolicyUpdate[]> {
-  const rows = await db.allPrepared<PolicyUpdateRecord>('SELECT * FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version', [experimentId]);
+  const rows = await db.allPrepared<PolicyUpdateRecord>(
+    'SELECT * FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version',
+    [experimentId],
+  );
   return rows.map(toPolicyUpdate);
 }
 
@@ -602,7 +622,12 @@ export async function rewardCurve(db: SqliteConnection, experimentId: string): P
     'SELECT idx, sample_id, reward, reward_source FROM rm_samples WHERE experiment_id = ? AND reward IS NOT NULL ORDER BY idx',
     [experimentId],
   );
-  const updates = await db.allPrepared<{ version: number; mean_reward: number; baseline_before: number | null; baseline_after: number | null }>(
+  const updates = await db.allPrepared<{
+    version: number;
+    mean_reward: number;
+    baseline_before: number | null;
+    baseline_after: number | null;
+  }>(
     'SELECT version, mean_reward, baseline_before, baseline_after FROM rm_policy_updates WHERE experiment_id = ? ORDER BY version',
     [experimentId],
   );

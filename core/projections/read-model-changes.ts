@@ -189,7 +189,11 @@ export function isSqlExpression(value: ColumnValue | undefined): value is SqlExp
   return typeof value === 'object' && value !== null;
 }
 
-const SAMPLE_STATUS_FOR_SOURCE: Record<RewardSource, SampleStatus> = { trained: 'completed', reused: 'reused', failure: 'failed' };
+const SAMPLE_STATUS_FOR_SOURCE: Record<RewardSource, SampleStatus> = {
+  trained: 'completed',
+  reused: 'reused',
+  failure: 'failed',
+};
 
 /**
  * A trial event moves its sample's status only while no reward is in (the reward is the
@@ -205,7 +209,13 @@ function sampleFollowsTrial(sampleIdValue: string, attempt: number): SqlExpressi
 }
 
 function sampleStatus(sampleIdValue: string, attempt: number, status: SampleStatus): UpdateChange<'rm_samples'> {
-  return { op: 'update', table: 'rm_samples', key: { sample_id: sampleIdValue }, set: { status }, where: sampleFollowsTrial(sampleIdValue, attempt) };
+  return {
+    op: 'update',
+    table: 'rm_samples',
+    key: { sample_id: sampleIdValue },
+    set: { status },
+    where: sampleFollowsTrial(sampleIdValue, attempt),
+  };
 }
 
 function touchExperiment(experimentId: string, at: string, set: RowValues<'rm_experiments'>): UpdateChange<'rm_experiments'> {
@@ -434,7 +444,13 @@ export function projectEvent(event: RecordedEvent): RowChange[] {
           op: 'upsert',
           table: 'rm_best_cells',
           conflictKey: ['experiment_id', 'cell_hash'],
-          row: { experiment_id: d.experimentId, cell_hash: ofSample('cell_hash'), sample_id: d.sampleId, reward: d.reward, idx: ofSample('idx') },
+          row: {
+            experiment_id: d.experimentId,
+            cell_hash: ofSample('cell_hash'),
+            sample_id: d.sampleId,
+            reward: d.reward,
+            idx: ofSample('idx'),
+          },
           onConflict: { sample_id: sql('excluded.sample_id'), reward: sql('excluded.reward'), idx: sql('excluded.idx') },
           onConflictWhere: sql('excluded.reward > reward OR (excluded.reward = reward AND excluded.idx < idx)'),
           // Without its ArchitectureSampled the sample has no cell hash to file it under.
@@ -483,7 +499,11 @@ export function projectEvent(event: RecordedEvent): RowChange[] {
           op: 'update',
           table: 'rm_transfers',
           key: { transfer_id: d.transferId },
-          set: { status: sql("CASE WHEN status = 'requested' THEN 'training' ELSE status END"), last_epoch: d.epoch, epochs: d.epochs },
+          set: {
+            status: sql("CASE WHEN status = 'requested' THEN 'training' ELSE status END"),
+            last_epoch: d.epoch,
+            epochs: d.epochs,
+          },
         },
       ];
     }

@@ -1,11 +1,30 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { BehaviorSubject, bufferTime, concatMap, defer, filter, firstValueFrom, retry, switchMap, throwError, timer, type Subscription } from 'rxjs';
+import {
+  BehaviorSubject,
+  bufferTime,
+  concatMap,
+  defer,
+  filter,
+  firstValueFrom,
+  retry,
+  switchMap,
+  throwError,
+  timer,
+  type Subscription,
+} from 'rxjs';
 import type { RecordedEvent } from '../events/event.ts';
 import type { EventStore } from '../store/port.ts';
 import { SqliteConnection, isSqliteError, type SqlValue } from '../store/sqlite/connection.ts';
 import { loadMigrations, migrate } from '../store/sqlite/migrate.ts';
-import { READ_MODEL_TABLES, isSqlExpression, projectEvent, type ColumnValue, type RowChange, type SqlExpression } from './read-model-changes.ts';
+import {
+  READ_MODEL_TABLES,
+  isSqlExpression,
+  projectEvent,
+  type ColumnValue,
+  type RowChange,
+  type SqlExpression,
+} from './read-model-changes.ts';
 
 /** The checkpoint row of the read models in rm_checkpoints. */
 export const READ_MODELS_PROJECTION = 'read_models';
@@ -26,7 +45,9 @@ export class CheckpointMovedBackError extends Error {
     readonly checkpoint: bigint,
     readonly after: bigint,
   ) {
-    super(`the read-model checkpoint is at ${checkpoint}, behind ${after} where this batch was read from: they were rebuilt meanwhile`);
+    super(
+      `the read-model checkpoint is at ${checkpoint}, behind ${after} where this batch was read from: they were rebuilt meanwhile`,
+    );
     this.name = 'CheckpointMovedBackError';
   }
 }
@@ -53,7 +74,9 @@ export async function openReadModels(path: string): Promise<SqliteConnection> {
 
 /** The last position reflected in the read models; START (0) before any. */
 export async function readCheckpoint(db: SqliteConnection): Promise<bigint> {
-  const row = await db.get<{ position: string }>('SELECT position FROM rm_checkpoints WHERE projection = ?', [READ_MODELS_PROJECTION]);
+  const row = await db.get<{ position: string }>('SELECT position FROM rm_checkpoints WHERE projection = ?', [
+    READ_MODELS_PROJECTION,
+  ]);
   return BigInt(row?.position ?? 0);
 }
 
@@ -77,7 +100,8 @@ export function applyEvents(db: SqliteConnection, events: readonly RecordedEvent
       await db.exec('BEGIN IMMEDIATE');
       try {
         const checkpoint = await readCheckpoint(db);
-        if (options.after !== undefined && checkpoint < options.after) throw new CheckpointMovedBackError(checkpoint, options.after);
+        if (options.after !== undefined && checkpoint < options.after)
+          throw new CheckpointMovedBackError(checkpoint, options.after);
         let last = checkpoint;
         for (const event of events) {
           if (event.position <= last) continue;
@@ -317,7 +341,9 @@ export class ProjectionError extends Error {
     readonly eventType: string,
     cause: unknown,
   ) {
-    super(`cannot project ${eventType} at position ${position}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`cannot project ${eventType} at position ${position}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
     this.name = 'ProjectionError';
   }
 }

@@ -21,7 +21,9 @@ export class UnknownExperimentError extends Error {
 
 export class ExperimentExistsError extends Error {
   constructor(readonly experimentId: string) {
-    super(`experiment ${JSON.stringify(experimentId)} already exists: continue it with \`nasnet resume ${experimentId}\` or choose another --experiment-id`);
+    super(
+      `experiment ${JSON.stringify(experimentId)} already exists: continue it with \`nasnet resume ${experimentId}\` or choose another --experiment-id`,
+    );
     this.name = 'ExperimentExistsError';
   }
 }
@@ -29,7 +31,9 @@ export class ExperimentExistsError extends Error {
 /** The log and this code disagree about the controller: continuing would corrupt the experiment. */
 export class ControllerDivergedError extends Error {
   constructor(experimentId: string, what: string) {
-    super(`experiment ${experimentId} cannot be continued by this code: ${what} (run \`nasnet audit ${experimentId}\` for details)`);
+    super(
+      `experiment ${experimentId} cannot be continued by this code: ${what} (run \`nasnet audit ${experimentId}\` for details)`,
+    );
     this.name = 'ControllerDivergedError';
   }
 }
@@ -60,7 +64,11 @@ export async function createExperiment(
     metadata: meta,
   };
   try {
-    await store.append(experimentStream(experimentId), [created, controllerInitialized(experimentId, strategy, meta)], 'no_stream');
+    await store.append(
+      experimentStream(experimentId),
+      [created, controllerInitialized(experimentId, strategy, meta)],
+      'no_stream',
+    );
   } catch (error) {
     if (error instanceof WrongExpectedVersionError) throw new ExperimentExistsError(experimentId);
     throw error;
@@ -74,7 +82,8 @@ export async function loadExperiment(store: EventStore, experimentId: string): P
   const { exists, events } = await store.readStream(stream);
   if (!exists) throw new UnknownExperimentError(experimentId);
   for (const event of events) foldEvent(experiments, event);
-  for await (const event of store.readAll({ filter: { streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`] } })) foldEvent(experiments, event);
+  for await (const event of store.readAll({ filter: { streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`] } }))
+    foldEvent(experiments, event);
   const state = experiments.get(experimentId);
   if (!state) throw new UnknownExperimentError(experimentId);
   return state;
@@ -119,40 +128,71 @@ export async function runController(options: ControllerOptions): Promise<Control
   };
 
   if (state.status === 'stopped') {
-    await append([{ id: deterministicEventId(experimentId, 'ExperimentResumed', revision), type: 'ExperimentResumed', version: 1, data: { experimentId, samples: state.samples.size, writerId }, metadata: meta() }]);
+    await append([
+      {
+        id: deterministicEventId(experimentId, 'ExperimentResumed', revision),
+        type: 'ExperimentResumed',
+        version: 1,
+        data: { experimentId, samples: state.samples.size, writerId },
+        metadata: meta(),
+      },
+    ]);
     notify({ kind: 'resumed', experimentId, policyVersion: strategy.policyVersion, samples: state.samples.size });
   }
 
   // Rewards as they are reported, by anyone; the catch-up includes those reported before a crash.
   const rewards = new Map<string, { reward: number; source: string }>();
-  for (const trial of state.trials.values()) if (trial.reward) rewards.set(trial.sampleId, { reward: trial.reward.reward, source: trial.reward.source });
+  for (const trial of state.trials.values())
+    if (trial.reward) rewards.set(trial.sampleId, { reward: trial.reward.reward, source: trial.reward.source });
   const rewards$ = new BehaviorSubject(rewards);
   // Someone else may stop the experiment (GraphQL's stopExperiment appends ExperimentStopped to
   // this stream); the controller then ends without writing, as if it had been signalled.
   const stoppedRevision = revision;
   const stoppedElsewhere$ = new Subject<string>();
   const subscription = store
-    .subscribe({ fromPosition: await store.headPosition(), filter: { types: ['RewardReported', 'ExperimentStopped'], streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`, stream] } })
+    .subscribe({
+      fromPosition: await store.headPosition(),
+      filter: {
+        types: ['RewardReported', 'ExperimentStopped'],
+        streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`, stream],
+      },
+    })
     .subscribe((event) => {
       if (event.type === 'ExperimentStopped' && event.stream === stream && event.revision > stoppedRevision) {
         stoppedElsewhere$.next(event.data.reason);
         return;
       }
       if (event.type !== 'RewardReported' || event.data.experimentId !== experimentId) return;
-      if (!rewards.has(event.data.sampleId)) notify({ kind: 'reward', experimentId, sampleId: event.data.sampleId, reward: event.data.reward, source: event.data.source });
+      if (!rewards.has(event.data.sampleId))
+        notify({
+          kind: 'reward',
+          experimentId,
+          sampleId: event.data.sampleId,
+          reward: event.data.reward,
+          source: event.data.source,
+        });
       rewards.set(event.data.sampleId, { reward: event.data.reward, source: event.data.source });
       rewards$.next(rewards);
     });
   // Rewards reported between loading the state and subscribing.
-  for await (const event of store.readAll({ filter: { types: ['RewardReported'], streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`] } })) {
-    if (event.type === 'RewardReported' && event.data.experimentId === experimentId) rewards.set(event.data.sampleId, { reward: event.data.reward, source: event.data.source });
+  for await (const event of store.readAll({
+    filter: { types: ['RewardReported'], streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`] },
+  })) {
+    if (event.type === 'RewardReported' && event.data.experimentId === experimentId)
+      rewards.set(event.data.sampleId, { reward: event.data.reward, source: event.data.source });
   }
   rewards$.next(rewards);
 
   const { batchSize } = controllerSetup(state.config).controller;
-  const stopped$ = fromEvent(signal, 'abort').pipe(take(1), map(() => 'stopped' as const));
+  const stopped$ = fromEvent(signal, 'abort').pipe(
+    take(1),
+    map(() => 'stopped' as const),
+  );
   let elsewhereReason = '';
-  const elsewhere$ = stoppedElsewhere$.pipe(take(1), map((reason) => ((elsewhereReason = reason), 'elsewhere' as const)));
+  const elsewhere$ = stoppedElsewhere$.pipe(
+    take(1),
+    map((reason) => ((elsewhereReason = reason), 'elsewhere' as const)),
+  );
   try {
     for (;;) {
       const first = strategy.policyVersion * batchSize;
@@ -168,24 +208,54 @@ export async function runController(options: ControllerOptions): Promise<Control
       const batch = indices.map((index) => state.samples.get(index)!);
       if (signal.aborted) return await stop(signal);
       const outcome = await firstValueFrom(
-        race(rewards$.pipe(filter((known) => batch.every((sample) => known.has(sample.sampleId))), map(() => 'rewarded' as const)), stopped$, elsewhere$),
+        race(
+          rewards$.pipe(
+            filter((known) => batch.every((sample) => known.has(sample.sampleId))),
+            map(() => 'rewarded' as const),
+          ),
+          stopped$,
+          elsewhere$,
+        ),
       );
       if (outcome === 'stopped') return await stop(signal);
       if (outcome === 'elsewhere') return stoppedByOthers(elsewhereReason);
       const scored = batch.map((sample) => ({ sample, reward: rewards.get(sample.sampleId)!.reward }));
       const update = strategy.update(scored);
-      await append([policyUpdated(experimentId, update, scored.map(({ sample, reward }) => ({ sampleId: sample.sampleId, reward })), meta())]);
-      notify({ kind: 'updated', experimentId, policyVersion: update.policyVersion, meanReward: update.meanReward, baseline: update.baselineAfter });
+      await append([
+        policyUpdated(
+          experimentId,
+          update,
+          scored.map(({ sample, reward }) => ({ sampleId: sample.sampleId, reward })),
+          meta(),
+        ),
+      ]);
+      notify({
+        kind: 'updated',
+        experimentId,
+        policyVersion: update.policyVersion,
+        meanReward: update.meanReward,
+        baseline: update.baselineAfter,
+      });
     }
     const summary = completionSummary(state, rewards);
-    await append([{ id: deterministicEventId(experimentId, 'ExperimentCompleted'), type: 'ExperimentCompleted', version: 1, data: { experimentId, ...summary }, metadata: meta() }]);
+    await append([
+      {
+        id: deterministicEventId(experimentId, 'ExperimentCompleted'),
+        type: 'ExperimentCompleted',
+        version: 1,
+        data: { experimentId, ...summary },
+        metadata: meta(),
+      },
+    ]);
     notify({ kind: 'completed', experimentId });
     return { status: 'completed', policyVersion: strategy.policyVersion };
   } catch (error) {
     if (error instanceof WrongExpectedVersionError) {
       const last = (await store.readStream(stream, { direction: 'backwards', maxCount: 1 })).events[0];
       if (last?.type === 'ExperimentStopped') return stoppedByOthers(last.data.reason);
-      throw new Error(`another process is writing experiment ${experimentId} (its stream moved on under this controller); this controller stopped without writing`);
+      throw new Error(
+        `another process is writing experiment ${experimentId} (its stream moved on under this controller); this controller stopped without writing`,
+      );
     }
     throw error;
   } finally {
@@ -198,8 +268,21 @@ export async function runController(options: ControllerOptions): Promise<Control
   }
 
   async function stop(abortSignal: AbortSignal): Promise<ControllerOutcome> {
-    const reason = abortSignal.reason instanceof Error ? abortSignal.reason.message : typeof abortSignal.reason === 'string' ? abortSignal.reason : 'stopped';
-    await append([{ id: deterministicEventId(experimentId, 'ExperimentStopped', revision), type: 'ExperimentStopped', version: 1, data: { experimentId, reason, samples: state.samples.size }, metadata: meta() }]);
+    const reason =
+      abortSignal.reason instanceof Error
+        ? abortSignal.reason.message
+        : typeof abortSignal.reason === 'string'
+          ? abortSignal.reason
+          : 'stopped';
+    await append([
+      {
+        id: deterministicEventId(experimentId, 'ExperimentStopped', revision),
+        type: 'ExperimentStopped',
+        version: 1,
+        data: { experimentId, reason, samples: state.samples.size },
+        metadata: meta(),
+      },
+    ]);
     notify({ kind: 'stopped', experimentId, reason });
     return { status: 'stopped', policyVersion: strategy.policyVersion };
   }
@@ -212,17 +295,24 @@ export async function runController(options: ControllerOptions): Promise<Control
 export function rebuildStrategy(state: ExperimentState): SearchStrategy {
   const setup = controllerSetup(state.config);
   const strategy = createStrategy(setup.strategy, state.seed, setup.controller);
-  if (state.initialDigest !== null && strategy.digest() !== state.initialDigest) throw new ControllerDivergedError(state.experimentId, 'the initial parameters differ from ControllerInitialized');
+  if (state.initialDigest !== null && strategy.digest() !== state.initialDigest)
+    throw new ControllerDivergedError(state.experimentId, 'the initial parameters differ from ControllerInitialized');
   for (const update of state.updates) {
     const batch = update.samples.map(({ sampleId, reward }) => {
       const index = state.sampleIndex.get(sampleId);
       const sample: SampledArchitecture | undefined = index === undefined ? undefined : state.samples.get(index);
-      if (!sample) throw new ControllerDivergedError(state.experimentId, `PolicyUpdated v${update.policyVersion} names sample ${sampleId}, which was never drawn`);
+      if (!sample)
+        throw new ControllerDivergedError(
+          state.experimentId,
+          `PolicyUpdated v${update.policyVersion} names sample ${sampleId}, which was never drawn`,
+        );
       return { sample, reward };
     });
-    if (strategy.digest() !== update.paramsDigestBefore) throw new ControllerDivergedError(state.experimentId, `parameters before update v${update.policyVersion} differ`);
+    if (strategy.digest() !== update.paramsDigestBefore)
+      throw new ControllerDivergedError(state.experimentId, `parameters before update v${update.policyVersion} differ`);
     const replayed = strategy.update(batch);
-    if (replayed.paramsDigestAfter !== update.paramsDigestAfter) throw new ControllerDivergedError(state.experimentId, `parameters after update v${update.policyVersion} differ`);
+    if (replayed.paramsDigestAfter !== update.paramsDigestAfter)
+      throw new ControllerDivergedError(state.experimentId, `parameters after update v${update.policyVersion} differ`);
   }
   return strategy;
 }
@@ -239,7 +329,14 @@ function completionSummary(state: ExperimentState, rewards: Map<string, { reward
       continue;
     }
     completed++;
-    if (!best || reward.reward > best.reward || (reward.reward === best.reward && sample.index < best.index)) best = { sampleId: sample.sampleId, reward: reward.reward, index: sample.index };
+    if (!best || reward.reward > best.reward || (reward.reward === best.reward && sample.index < best.index))
+      best = { sampleId: sample.sampleId, reward: reward.reward, index: sample.index };
   }
-  return { samples: state.samples.size, completed, failed, bestSampleId: best?.sampleId ?? null, bestReward: best?.reward ?? null };
+  return {
+    samples: state.samples.size,
+    completed,
+    failed,
+    bestSampleId: best?.sampleId ?? null,
+    bestReward: best?.reward ?? null,
+  };
 }

@@ -53,7 +53,16 @@ export interface ExperimentState {
 }
 
 export function emptyTrial(sampleId: string): TrialState {
-  return { sampleId, revision: null, attemptsUsed: 0, lastAttempt: 0, claim: null, lastFailure: null, completed: null, reward: null };
+  return {
+    sampleId,
+    revision: null,
+    attemptsUsed: 0,
+    lastAttempt: 0,
+    claim: null,
+    lastFailure: null,
+    completed: null,
+    reward: null,
+  };
 }
 
 /**
@@ -154,11 +163,18 @@ function foldTrialEvent(experiments: Map<string, ExperimentState>, event: Record
       const deadline = Date.parse(event.data.leaseDeadline);
       trial.attemptsUsed++;
       trial.lastAttempt = event.data.attempt;
-      trial.claim = { workerId: event.data.workerId, attempt: event.data.attempt, claimedAt: at, leaseMs: Math.max(0, deadline - at), expiresAt: deadline };
+      trial.claim = {
+        workerId: event.data.workerId,
+        attempt: event.data.attempt,
+        claimedAt: at,
+        leaseMs: Math.max(0, deadline - at),
+        expiresAt: deadline,
+      };
       break;
     }
     case 'TrainingProgressed':
-      if (trial.claim && trial.claim.attempt === event.data.attempt) trial.claim.expiresAt = Math.max(trial.claim.expiresAt, at + trial.claim.leaseMs);
+      if (trial.claim && trial.claim.attempt === event.data.attempt)
+        trial.claim.expiresAt = Math.max(trial.claim.expiresAt, at + trial.claim.leaseMs);
       break;
     case 'TrialReleased':
       if (trial.claim && trial.claim.attempt === event.data.attempt) {
@@ -228,7 +244,10 @@ export function summarize(state: ExperimentState): ExperimentSummary {
 }
 
 /** Samples with rewards, best first (ties: lower index first), one per canonical cell hash. */
-export function bestSamples(state: ExperimentState, top: number): Array<{ sample: SampledArchitecture & { sampleId: string }; reward: number }> {
+export function bestSamples(
+  state: ExperimentState,
+  top: number,
+): Array<{ sample: SampledArchitecture & { sampleId: string }; reward: number }> {
   const byHash = new Map<string, { sample: SampledArchitecture & { sampleId: string }; reward: number }>();
   for (const sample of [...state.samples.values()].sort((a, b) => a.index - b.index)) {
     const reward = state.trials.get(sample.sampleId)?.reward;

@@ -27,7 +27,8 @@ const quickTraining = {
 
 export const PRESETS: Record<PresetName, Preset> = {
   tiny: {
-    description: 'for tests: 8 samples in batches of 4, 2 workers, children with 2 first-stack filters trained one pass over 384 images (about 1.5 minutes on 2 cores)',
+    description:
+      'for tests: 8 samples in batches of 4, 2 workers, children with 2 first-stack filters trained one pass over 384 images (about 1.5 minutes on 2 cores)',
     workers: 2,
     config: {
       preset: 'tiny',
@@ -45,7 +46,8 @@ export const PRESETS: Record<PresetName, Preset> = {
     },
   },
   demo: {
-    description: 'the npm start demo: 16 samples in batches of 4 on fashion-mnist-mini, children with 4 first-stack filters trained one pass over 1,536 images, 2 workers (under 5 minutes on 2 cores)',
+    description:
+      'the npm start demo: 16 samples in batches of 4 on fashion-mnist-mini, children with 4 first-stack filters trained one pass over 1,536 images, 2 workers (under 5 minutes on 2 cores)',
     workers: 2,
     config: {
       preset: 'demo',
@@ -64,7 +66,8 @@ export const PRESETS: Record<PresetName, Preset> = {
     },
   },
   small: {
-    description: '200 samples in batches of 10 on fashion-mnist-mini, children N=1 with 8 filters trained one pass over all 6,040 training images (hours on 2 cores, minutes on a GPU)',
+    description:
+      '200 samples in batches of 10 on fashion-mnist-mini, children N=1 with 8 filters trained one pass over all 6,040 training images (hours on 2 cores, minutes on a GPU)',
     workers: 2,
     config: {
       preset: 'small',
@@ -82,7 +85,8 @@ export const PRESETS: Record<PresetName, Preset> = {
     },
   },
   paper: {
-    description: "the paper's search: 20,000 children on CIFAR-10 (45k train / 5k held out), 20 epochs each, PPO with batches of 20 (needs a GPU cluster)",
+    description:
+      "the paper's search: 20,000 children on CIFAR-10 (45k train / 5k held out), 20 epochs each, PPO with batches of 20 (needs a GPU cluster)",
     workers: 1,
     config: {
       preset: 'paper',
@@ -94,7 +98,13 @@ export const PRESETS: Record<PresetName, Preset> = {
       dataset: 'cifar10',
       network: { N: 2, filters: 32 },
       epochs: 20,
-      training: { optimizer: 'sgd', learningRate: 0.05, learningRateSchedule: 'cosine', validationFraction: 0.1, batchNormRecalibration: 512 },
+      training: {
+        optimizer: 'sgd',
+        learningRate: 0.05,
+        learningRateSchedule: 'cosine',
+        validationFraction: 0.1,
+        batchNormRecalibration: 512,
+      },
       reuse: true,
       trials: { ...DEFAULT_TRIALS, leaseSeconds: 3600 },
     },

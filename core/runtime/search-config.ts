@@ -29,8 +29,14 @@ export const searchConfigSchema = Type.Object(
      * penultimate filters, from which each child derives its own first-stack filters.
      */
     network: Type.Union([
-      Type.Object({ N: Type.Integer({ minimum: 1, maximum: 64 }), filters: Type.Integer({ minimum: 1, maximum: 4096 }) }, { additionalProperties: false }),
-      Type.Object({ N: Type.Integer({ minimum: 1, maximum: 64 }), F: Type.Integer({ minimum: 1, maximum: 100_000 }) }, { additionalProperties: false }),
+      Type.Object(
+        { N: Type.Integer({ minimum: 1, maximum: 64 }), filters: Type.Integer({ minimum: 1, maximum: 4096 }) },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        { N: Type.Integer({ minimum: 1, maximum: 64 }), F: Type.Integer({ minimum: 1, maximum: 100_000 }) },
+        { additionalProperties: false },
+      ),
     ]),
     epochs: Type.Integer({ minimum: 1, maximum: 10_000 }),
     /** Per-job training settings handed to the plugin (batch size, learning rate, …). */
@@ -56,7 +62,12 @@ export const searchConfigSchema = Type.Object(
 
 export type SearchConfig = Static<typeof searchConfigSchema>;
 
-export const DEFAULT_TRIALS: SearchConfig['trials'] = { maxAttempts: 3, leaseSeconds: 900, retryBackoffSeconds: 2, failureReward: 0 };
+export const DEFAULT_TRIALS: SearchConfig['trials'] = {
+  maxAttempts: 3,
+  leaseSeconds: 900,
+  retryBackoffSeconds: 2,
+  failureReward: 0,
+};
 
 const check = Compile(searchConfigSchema);
 
@@ -72,7 +83,8 @@ export function validateSearchConfig(config: unknown): SearchConfig {
   const path = error.instancePath.split('/').filter(Boolean);
   if (extra) path.push(extra);
   let value: unknown = config;
-  for (const part of path) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  for (const part of path)
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
   const field = path.join('.') || 'config';
   const unknownKey = extra !== undefined || (error.keyword === 'boolean' && error.schemaPath.endsWith('additionalProperties'));
   const message = unknownKey ? 'is not a known setting' : error.message;

@@ -32,7 +32,18 @@ export async function runSearch(options: SearchOptions): Promise<SearchOutcome> 
   signal.addEventListener('abort', forward, { once: true });
   const worker =
     plugin && workers > 0
-      ? runWorker({ store, plugin, workerId: writerId, concurrency: workers, experimentId, signal: workerStop.signal, exitWhenDone: true, holderAlive: options.holderAlive, onActivity: options.onActivity, tickMs: options.tickMs })
+      ? runWorker({
+          store,
+          plugin,
+          workerId: writerId,
+          concurrency: workers,
+          experimentId,
+          signal: workerStop.signal,
+          exitWhenDone: true,
+          holderAlive: options.holderAlive,
+          onActivity: options.onActivity,
+          tickMs: options.tickMs,
+        })
       : null;
   try {
     const outcome = await runController({ store, experimentId, writerId, signal, onActivity: options.onActivity });

@@ -39,7 +39,12 @@ export function decideTrial(state: ExperimentState, index: number, context: Deci
     const expired = context.now >= claim.expiresAt || !context.holderAlive(claim.workerId);
     if (!expired) return { kind: 'wait', reason: `claimed by ${claim.workerId}`, until: claim.expiresAt };
     if (trial.attemptsUsed >= trials.maxAttempts) {
-      return { kind: 'fail', attempt: claim.attempt, reason: `the lease of attempt ${claim.attempt} ran out and all ${trials.maxAttempts} attempts are used`, expectedRevision };
+      return {
+        kind: 'fail',
+        attempt: claim.attempt,
+        reason: `the lease of attempt ${claim.attempt} ran out and all ${trials.maxAttempts} attempts are used`,
+        expectedRevision,
+      };
     }
     return { kind: 'claim', attempt: trial.lastAttempt + 1, expectedRevision, takeoverFrom: claim.workerId };
   }
@@ -61,7 +66,9 @@ export function decideTrial(state: ExperimentState, index: number, context: Deci
 
   if (context.config.reuse) {
     // byHash lists indices in sampling order: the first trained one is the earliest.
-    const same = (state.byHash.get(sample.cellHash) ?? []).filter((other) => other !== index).map((other) => state.samples.get(other)!);
+    const same = (state.byHash.get(sample.cellHash) ?? [])
+      .filter((other) => other !== index)
+      .map((other) => state.samples.get(other)!);
     for (const other of same) {
       const reward = state.trials.get(other.sampleId)?.reward;
       if (reward?.source === 'trained') return { kind: 'reuse', fromSampleId: other.sampleId, reward: reward.reward };

@@ -63,7 +63,8 @@ interface Running {
  */
 export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
   const { store, plugin, workerId, concurrency, signal } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`workers must be a whole number >= 1 (got ${concurrency})`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new RangeError(`workers must be a whole number >= 1 (got ${concurrency})`);
   const now = options.now ?? Date.now;
   const holderAlive = options.holderAlive ?? (() => true);
   const notify = options.onActivity ?? (() => {});
@@ -102,11 +103,19 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         try {
           config = validateSearchConfig(state.config);
           if (config.trainer !== plugin.name) {
-            notify({ kind: 'skipped-experiment', experimentId: state.experimentId, reason: `it is configured for trainer ${config.trainer}, this worker runs ${plugin.name}` });
+            notify({
+              kind: 'skipped-experiment',
+              experimentId: state.experimentId,
+              reason: `it is configured for trainer ${config.trainer}, this worker runs ${plugin.name}`,
+            });
             config = null;
           }
         } catch (error) {
-          notify({ kind: 'skipped-experiment', experimentId: state.experimentId, reason: `its configuration is not one this worker can run: ${(error as Error).message}` });
+          notify({
+            kind: 'skipped-experiment',
+            experimentId: state.experimentId,
+            reason: `its configuration is not one this worker can run: ${(error as Error).message}`,
+          });
         }
         configs.set(state.experimentId, config);
       }
@@ -134,19 +143,38 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
             if (running.size >= concurrency) continue;
             startTrial(state, config, index, decision.attempt, decision.expectedRevision, decision.takeoverFrom);
           } else if (decision.kind === 'reuse') {
-            act(sample.sampleId, [rewardEvent(state.experimentId, sample.sampleId, decision.reward, 'reused', decision.fromSampleId)], trialRevision(state, sample.sampleId), () => {
-              report.reused++;
-              notify({ kind: 'reused', experimentId: state.experimentId, sampleId: sample.sampleId, fromSampleId: decision.fromSampleId, reward: decision.reward });
-            });
+            act(
+              sample.sampleId,
+              [rewardEvent(state.experimentId, sample.sampleId, decision.reward, 'reused', decision.fromSampleId)],
+              trialRevision(state, sample.sampleId),
+              () => {
+                report.reused++;
+                notify({
+                  kind: 'reused',
+                  experimentId: state.experimentId,
+                  sampleId: sample.sampleId,
+                  fromSampleId: decision.fromSampleId,
+                  reward: decision.reward,
+                });
+              },
+            );
           } else if (decision.kind === 'fail') {
             const trial = state.trials.get(sample.sampleId);
             const events: NasnetEvent[] = [];
             // A non-retryable failure is already recorded; a lost last lease is not.
-            if (trial?.claim) events.push(failedEvent(state.experimentId, sample.sampleId, decision.attempt, decision.reason, false));
+            if (trial?.claim)
+              events.push(failedEvent(state.experimentId, sample.sampleId, decision.attempt, decision.reason, false));
             events.push(rewardEvent(state.experimentId, sample.sampleId, config.trials.failureReward, 'failure', null));
             act(sample.sampleId, events, decision.expectedRevision, () => {
               report.failed++;
-              notify({ kind: 'failed', experimentId: state.experimentId, sampleId: sample.sampleId, attempt: decision.attempt, reason: decision.reason, final: true });
+              notify({
+                kind: 'failed',
+                experimentId: state.experimentId,
+                sampleId: sample.sampleId,
+                attempt: decision.attempt,
+                reason: decision.reason,
+                final: true,
+              });
             });
           }
         }
@@ -171,7 +199,14 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         });
     };
 
-    const startTrial = (state: ExperimentState, config: SearchConfig, index: number, attempt: number, expected: bigint | 'no_stream', takeoverFrom: string | null) => {
+    const startTrial = (
+      state: ExperimentState,
+      config: SearchConfig,
+      index: number,
+      attempt: number,
+      expected: bigint | 'no_stream',
+      takeoverFrom: string | null,
+    ) => {
       const sample = state.samples.get(index)!;
       const abort = new AbortController();
       const job: TrainingJob = {
@@ -179,7 +214,11 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         sampleId: sample.sampleId,
         attempt,
         genotype: sample.genotype,
-        network: { N: config.network.N, filters: 'filters' in config.network ? config.network.filters : filtersNearPenultimate(sample.genotype, config.network.F) },
+        network: {
+          N: config.network.N,
+          filters:
+            'filters' in config.network ? config.network.filters : filtersNearPenultimate(sample.genotype, config.network.F),
+        },
         dataset: config.dataset,
         epochs: config.epochs,
         seed: trialSeed(state.seed, index),
@@ -187,7 +226,9 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         settings: config.training,
       };
       const attemptsBefore = state.trials.get(sample.sampleId)?.attemptsUsed ?? 0;
-      const done = runTrial(job, config, expected, attemptsBefore + 1, abort, takeoverFrom).catch((error: unknown) => finish(error));
+      const done = runTrial(job, config, expected, attemptsBefore + 1, abort, takeoverFrom).catch((error: unknown) =>
+        finish(error),
+      );
       running.set(sample.sampleId, { abort, done });
       void done.finally(() => {
         running.delete(sample.sampleId);
@@ -195,14 +236,25 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
       });
     };
 
-    const runTrial = async (job: TrainingJob, config: SearchConfig, expected: bigint | 'no_stream', attemptsUsed: number, abort: AbortController, takeoverFrom: string | null) => {
+    const runTrial = async (
+      job: TrainingJob,
+      config: SearchConfig,
+      expected: bigint | 'no_stream',
+      attemptsUsed: number,
+      abort: AbortController,
+      takeoverFrom: string | null,
+    ) => {
       const { experimentId, sampleId, attempt } = job;
       const stream = trialStream(sampleId);
       const { backend: backendName } = await backend();
       const leaseMs = config.trials.leaseSeconds * 1000;
       let revision: bigint;
       try {
-        const claimed = await store.append(stream, [claimEvent(job, workerId, plugin.name, backendName, new Date(now() + leaseMs))], expected);
+        const claimed = await store.append(
+          stream,
+          [claimEvent(job, workerId, plugin.name, backendName, new Date(now() + leaseMs))],
+          expected,
+        );
         revision = claimed.nextRevision;
       } catch (error) {
         if (error instanceof WrongExpectedVersionError) return;
@@ -233,9 +285,12 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
       const stopOnShutdown = () => abort.abort(new Error('the worker is shutting down'));
       signal.addEventListener('abort', stopOnShutdown, { once: true });
       // A training with no epoch boundary inside its lease still shows it is alive.
-      const heartbeat = setInterval(() => {
-        if (now() - lastWrite >= leaseMs / 3) void write([progressEvent(job, lastEpoch, config.epochs, {})]).catch(() => {});
-      }, Math.max(50, Math.min(leaseMs / 3, 60_000)));
+      const heartbeat = setInterval(
+        () => {
+          if (now() - lastWrite >= leaseMs / 3) void write([progressEvent(job, lastEpoch, config.epochs, {})]).catch(() => {});
+        },
+        Math.max(50, Math.min(leaseMs / 3, 60_000)),
+      );
 
       let result: TrainingResult | null = null;
       let failure: { reason: string; retryable: boolean } | null = null;
@@ -262,7 +317,10 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
       if (lost) return;
 
       if (result) {
-        await write([completedEvent(job, result), rewardEvent(experimentId, sampleId, result.validationAccuracy, 'trained', null)]);
+        await write([
+          completedEvent(job, result),
+          rewardEvent(experimentId, sampleId, result.validationAccuracy, 'trained', null),
+        ]);
         if (!lost) {
           report.trained++;
           notify({ kind: 'completed', experimentId, sampleId, reward: result.validationAccuracy, seconds: result.seconds });
@@ -328,17 +386,36 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     }
   });
 
-  function claimEvent(job: TrainingJob, worker: string, pluginName: string, backendName: string, deadline: Date): EventOfType<'TrialClaimed'> {
+  function claimEvent(
+    job: TrainingJob,
+    worker: string,
+    pluginName: string,
+    backendName: string,
+    deadline: Date,
+  ): EventOfType<'TrialClaimed'> {
     return {
       id: deterministicEventId(job.sampleId, 'TrialClaimed', job.attempt, worker),
       type: 'TrialClaimed',
       version: 1,
-      data: { experimentId: job.experimentId, sampleId: job.sampleId, workerId: worker, plugin: pluginName, backend: backendName, leaseDeadline: deadline.toISOString(), attempt: job.attempt },
+      data: {
+        experimentId: job.experimentId,
+        sampleId: job.sampleId,
+        workerId: worker,
+        plugin: pluginName,
+        backend: backendName,
+        leaseDeadline: deadline.toISOString(),
+        attempt: job.attempt,
+      },
       metadata: meta(job.experimentId),
     };
   }
 
-  function progressEvent(job: TrainingJob, epoch: number, epochs: number, metrics: Record<string, number>): EventOfType<'TrainingProgressed'> {
+  function progressEvent(
+    job: TrainingJob,
+    epoch: number,
+    epochs: number,
+    metrics: Record<string, number>,
+  ): EventOfType<'TrainingProgressed'> {
     return {
       id: randomEventId(),
       type: 'TrainingProgressed',
@@ -376,13 +453,21 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
         imagesPerSec: result.imagesPerSec,
         backend: result.backend,
         ...(result.device ? { device: result.device } : {}),
-        ...(result.evaluation ? { evaluation: { batchNorm: result.evaluation.batchNorm, recalibrationImages: result.evaluation.recalibrationImages } } : {}),
+        ...(result.evaluation
+          ? { evaluation: { batchNorm: result.evaluation.batchNorm, recalibrationImages: result.evaluation.recalibrationImages } }
+          : {}),
       },
       metadata: meta(job.experimentId),
     };
   }
 
-  function failedEvent(experimentId: string, sampleId: string, attempt: number, reason: string, retryable: boolean): EventOfType<'TrainingFailed'> {
+  function failedEvent(
+    experimentId: string,
+    sampleId: string,
+    attempt: number,
+    reason: string,
+    retryable: boolean,
+  ): EventOfType<'TrainingFailed'> {
     return {
       id: deterministicEventId(sampleId, 'TrainingFailed', attempt),
       type: 'TrainingFailed',
@@ -392,7 +477,13 @@ export function runWorker(options: WorkerOptions): Promise<WorkerReport> {
     };
   }
 
-  function rewardEvent(experimentId: string, sampleId: string, reward: number, source: 'trained' | 'reused' | 'failure', reusedFromSampleId: string | null): EventOfType<'RewardReported'> {
+  function rewardEvent(
+    experimentId: string,
+    sampleId: string,
+    reward: number,
+    source: 'trained' | 'reused' | 'failure',
+    reusedFromSampleId: string | null,
+  ): EventOfType<'RewardReported'> {
     return {
       id: deterministicEventId(sampleId, 'RewardReported'),
       type: 'RewardReported',

@@ -85,7 +85,6 @@ export function unusedBlockStates(blocks: readonly Block[]): number[] {
   return out;
 }
 
-
 /** Width of a cell's output in units of its filter count: inputs and `add` blocks are 1, `concat` blocks 2. */
 export function cellOutputWidth(genotype: Genotype, cell: CellName): number {
   const widths = [1, 1];

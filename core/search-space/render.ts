@@ -17,7 +17,9 @@ export function cellText(genotype: Genotype, cell: CellName): string[] {
 }
 
 export function genotypeText(genotype: Genotype): string {
-  return CELL_NAMES.map((cell) => [`${cell} cell:`, ...cellText(genotype, cell).map((line) => `  ${line}`)].join('\n')).join('\n');
+  return CELL_NAMES.map((cell) => [`${cell} cell:`, ...cellText(genotype, cell).map((line) => `  ${line}`)].join('\n')).join(
+    '\n',
+  );
 }
 
 /** Graphviz source drawing one cell like the paper's figures: inputs, ops, combines, output. */
@@ -32,7 +34,10 @@ export function cellDot(genotype: Genotype, cell: CellName): string {
   const node = (state: number) => (state < 2 ? `h${state}` : `b${state - 2}`);
   genotype[cell].forEach(([opA, inputA, opB, inputB, combine], k) => {
     lines.push(`  b${k} [label="${combine === 'add' ? 'add' : 'concat'}", shape=circle, fillcolor="#bcbddc"];`);
-    for (const [side, op, input] of [['a', opA, inputA], ['b', opB, inputB]] as const) {
+    for (const [side, op, input] of [
+      ['a', opA, inputA],
+      ['b', opB, inputB],
+    ] as const) {
       lines.push(`  b${k}${side} [label="${op}", shape=box, fillcolor="#fdd0a2"];`);
       lines.push(`  ${node(input)} -> b${k}${side};`);
       lines.push(`  b${k}${side} -> b${k};`);
@@ -73,10 +78,12 @@ export function toDarts(genotype: Genotype): {
   concatBlocks: { normal: number[]; reduce: number[] };
 } {
   const pairs = (cell: CellName) =>
-    genotype[cell].flatMap(([opA, inputA, opB, inputB]): Array<[string, number]> => [
-      [DARTS_OP_NAMES[opA]!, inputA],
-      [DARTS_OP_NAMES[opB]!, inputB],
-    ]);
+    genotype[cell].flatMap(
+      ([opA, inputA, opB, inputB]): Array<[string, number]> => [
+        [DARTS_OP_NAMES[opA]!, inputA],
+        [DARTS_OP_NAMES[opB]!, inputB],
+      ],
+    );
   const concatBlocks = (cell: CellName) => genotype[cell].flatMap((block, k) => (block[4] === 'concat' ? [k] : []));
   return {
     normal: pairs('normal'),
@@ -92,6 +99,9 @@ export function dartsText(genotype: Genotype): string {
   const darts = toDarts(genotype);
   const list = (pairs: Array<[string, number]>) => `[${pairs.map(([op, input]) => `('${op}', ${input})`).join(', ')}]`;
   const text = `Genotype(normal=${list(darts.normal)}, normal_concat=[${darts.normal_concat.join(', ')}], reduce=${list(darts.reduce)}, reduce_concat=[${darts.reduce_concat.join(', ')}])`;
-  const concat = [...darts.concatBlocks.normal.map((k) => `normal b${k}`), ...darts.concatBlocks.reduce.map((k) => `reduce b${k}`)];
+  const concat = [
+    ...darts.concatBlocks.normal.map((k) => `normal b${k}`),
+    ...darts.concatBlocks.reduce.map((k) => `reduce b${k}`),
+  ];
   return concat.length ? `${text}  # concat, not add: ${concat.join(', ')}` : text;
 }

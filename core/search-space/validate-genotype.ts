@@ -26,7 +26,8 @@ export function validateGenotype(value: unknown): Genotype {
   if (check.Check(value)) return value;
   const error = check.Errors(value)[0];
   const path = (error?.instancePath ?? '').split('/').slice(1);
-  const at = (keys: readonly string[]) => keys.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
+  const at = (keys: readonly string[]) =>
+    keys.reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
   const reason = describe(error?.keyword, error?.message ?? 'is invalid', error?.params);
   const [top, blockKey, fieldKey] = path;
   if (top === 'normal' || top === 'reduction') {
@@ -37,7 +38,9 @@ export function validateGenotype(value: unknown): Genotype {
     }
     const block = Number(blockKey);
     if (fieldKey === undefined) {
-      return fail(new GenotypeError(top, block, 'block', at([top, blockKey]), `a block is [opA, inputA, opB, inputB, combine]; ${reason}`));
+      return fail(
+        new GenotypeError(top, block, 'block', at([top, blockKey]), `a block is [opA, inputA, opB, inputB, combine]; ${reason}`),
+      );
     }
     const field = BLOCK_FIELDS[Number(fieldKey)] ?? fieldKey;
     return fail(new GenotypeError(top, block, field, at(path), reason));

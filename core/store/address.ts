@@ -8,7 +8,8 @@ export type StoreAddress = { kind: 'sqlite'; path: string } | { kind: 'esdb'; co
 export function parseStoreAddress(address: string = DEFAULT_STORE_ADDRESS): StoreAddress {
   if (address.startsWith('sqlite:')) {
     const path = address.slice('sqlite:'.length);
-    if (path.length === 0) throw new StoreArgumentError('store', address, 'needs a file path after sqlite: (e.g. sqlite:.nasnet/nasnet.db)');
+    if (path.length === 0)
+      throw new StoreArgumentError('store', address, 'needs a file path after sqlite: (e.g. sqlite:.nasnet/nasnet.db)');
     return { kind: 'sqlite', path };
   }
   if (/^esdb(\+discover)?:\/\//.test(address)) return { kind: 'esdb', connectionString: address };

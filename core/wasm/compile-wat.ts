@@ -18,7 +18,10 @@ const CACHE_DIR = fileURLToPath(new URL('../../node_modules/.cache/nasnet-wasm/'
  * or written is simply not used.
  */
 export async function compileWat(name: string, source: string, features: WatFeatures): Promise<WebAssembly.Module> {
-  const key = createHash('sha256').update(JSON.stringify([name, features, source])).digest('hex').slice(0, 32);
+  const key = createHash('sha256')
+    .update(JSON.stringify([name, features, source]))
+    .digest('hex')
+    .slice(0, 32);
   const cached = `${CACHE_DIR}${key}.wasm`;
   try {
     return new WebAssembly.Module(await readFile(cached));

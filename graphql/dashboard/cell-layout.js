@@ -48,11 +48,20 @@ export function stateNodeId(state) {
  */
 export function normalizeBlocks(blocks) {
   return blocks.map((block, k) => {
-    const b = Array.isArray(block) ? { opA: block[0], inputA: block[1], opB: block[2], inputB: block[3], combine: block[4] } : block;
+    const b = Array.isArray(block)
+      ? { opA: block[0], inputA: block[1], opB: block[2], inputB: block[3], combine: block[4] }
+      : block;
     for (const input of [b.inputA, b.inputB]) {
-      if (!Number.isInteger(input) || input < 0 || input > k + 1) throw new RangeError(`block ${k} reads state ${input}, which does not exist yet`);
+      if (!Number.isInteger(input) || input < 0 || input > k + 1)
+        throw new RangeError(`block ${k} reads state ${input}, which does not exist yet`);
     }
-    return { opA: String(b.opA), inputA: b.inputA, opB: String(b.opB), inputB: b.inputB, combine: b.combine === 'concat' ? 'concat' : 'add' };
+    return {
+      opA: String(b.opA),
+      inputA: b.inputA,
+      opB: String(b.opB),
+      inputB: b.inputB,
+      combine: b.combine === 'concat' ? 'concat' : 'add',
+    };
   });
 }
 
@@ -94,7 +103,11 @@ export function layoutCell(rawBlocks, concat, sizes = SIZES) {
 
   const slotWidth = 2 * sizes.op.width + sizes.opGap;
   const levelWidth = (n) => n * slotWidth + Math.max(0, n - 1) * sizes.slotGap;
-  const inner = Math.max(levelWidth(Math.max(0, ...byLevel.map((ks) => ks.length))), 2 * sizes.input.width + 3 * sizes.slotGap, sizes.output.width);
+  const inner = Math.max(
+    levelWidth(Math.max(0, ...byLevel.map((ks) => ks.length))),
+    2 * sizes.input.width + 3 * sizes.slotGap,
+    sizes.output.width,
+  );
   const width = inner + 2 * sizes.pad;
   // Rows counted from the bottom: inputs, then an op row and a combine row per level, then the output.
   const topRow = 2 * maxLevel + 1;
@@ -110,8 +123,26 @@ export function layoutCell(rawBlocks, concat, sizes = SIZES) {
   };
   const x0 = sizes.pad;
   const spread = Math.max(inner * 0.2, sizes.input.width / 2 + sizes.slotGap);
-  add({ id: 'h1', kind: 'input', label: 'h[i-1]', title: 'h[i-1]: the output of the cell before the previous one', state: 1, x: x0 + inner / 2 - spread, y: rowY(0), ...sizes.input });
-  add({ id: 'h0', kind: 'input', label: 'h[i]', title: 'h[i]: the output of the previous cell', state: 0, x: x0 + inner / 2 + spread, y: rowY(0), ...sizes.input });
+  add({
+    id: 'h1',
+    kind: 'input',
+    label: 'h[i-1]',
+    title: 'h[i-1]: the output of the cell before the previous one',
+    state: 1,
+    x: x0 + inner / 2 - spread,
+    y: rowY(0),
+    ...sizes.input,
+  });
+  add({
+    id: 'h0',
+    kind: 'input',
+    label: 'h[i]',
+    title: 'h[i]: the output of the previous cell',
+    state: 0,
+    x: x0 + inner / 2 + spread,
+    y: rowY(0),
+    ...sizes.input,
+  });
 
   for (let L = 1; L <= maxLevel; L++) {
     const xOf = (state) => at.get(stateNodeId(state)).x;
@@ -188,14 +219,30 @@ export function layoutCell(rawBlocks, concat, sizes = SIZES) {
   const startX = new Map();
   const endX = new Map();
   for (const node of nodes) {
-    for (const [link, x] of fan(node, links.filter((l) => l.from === node), (l) => l.to.x)) startX.set(link, x);
+    for (const [link, x] of fan(
+      node,
+      links.filter((l) => l.from === node),
+      (l) => l.to.x,
+    ))
+      startX.set(link, x);
     // An op and a combine have at most two inputs, which meet as in the paper; only the output fans in wide.
-    if (node.kind === 'output') for (const [link, x] of fan(node, links.filter((l) => l.to === node), (l) => l.from.x)) endX.set(link, x);
+    if (node.kind === 'output')
+      for (const [link, x] of fan(
+        node,
+        links.filter((l) => l.to === node),
+        (l) => l.from.x,
+      ))
+        endX.set(link, x);
   }
   const edges = links.map((link) => ({
     from: link.from.id,
     to: link.to.id,
-    path: curve(startX.get(link), link.from.y - link.from.height / 2, endX.get(link) ?? link.to.x, link.to.y + link.to.height / 2),
+    path: curve(
+      startX.get(link),
+      link.from.y - link.from.height / 2,
+      endX.get(link) ?? link.to.x,
+      link.to.y + link.to.height / 2,
+    ),
   }));
 
   return { width, height, nodes, edges, outputs, levels: maxLevel };

@@ -32,14 +32,30 @@ export function cellSvg(blocks, concat, caption) {
   // Marker ids are document-wide: one per drawing so removing a drawing never breaks another's arrows.
   const markerId = `cell-arrow-${++markers}`;
   const defs = svgElement('defs');
-  const marker = svgElement('marker', { id: markerId, viewBox: '0 0 8 8', refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' });
+  const marker = svgElement('marker', {
+    id: markerId,
+    viewBox: '0 0 8 8',
+    refX: 7,
+    refY: 4,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: 'auto-start-reverse',
+  });
   marker.append(svgElement('path', { d: 'M0,0 L8,4 L0,8 z', class: 'arrow-head' }));
   defs.append(marker);
   svg.append(defs);
 
   const edges = svgElement('g', { class: 'edges' });
   for (const edge of layout.edges) {
-    edges.append(svgElement('path', { d: edge.path, class: 'edge', 'data-from': edge.from, 'data-to': edge.to, 'marker-end': `url(#${markerId})` }));
+    edges.append(
+      svgElement('path', {
+        d: edge.path,
+        class: 'edge',
+        'data-from': edge.from,
+        'data-to': edge.to,
+        'marker-end': `url(#${markerId})`,
+      }),
+    );
   }
   svg.append(edges);
 

@@ -44,7 +44,8 @@ const AUDIT_QUERY = `query Audit($id: ID!) {
   audit(experimentId: $id) { ok checkedUpdates firstDivergence { position eventType what expected found } }
 }`;
 // Every experiment's events, not only the selected one's: a search started elsewhere shows up in the list.
-const EVENTS_SUBSCRIPTION = 'subscription Events($types: [String!], $after: String) { events(types: $types, after: $after) { position type experimentId } }';
+const EVENTS_SUBSCRIPTION =
+  'subscription Events($types: [String!], $after: String) { events(types: $types, after: $after) { position type experimentId } }';
 
 const state = {
   experiments: [],
@@ -117,7 +118,10 @@ function renderExperiments() {
       { href: `?experiment=${encodeURIComponent(e.id)}`, 'data-experiment-id': e.id },
       element('span', { class: 'experiment-id', text: e.id }),
       element('span', { class: `status status-${lower(e.status)}`, text: lower(e.status) }),
-      element('span', { class: 'experiment-counts', text: `${e.strategy ?? '—'} · ${e.completedCount}/${e.sampleCount} samples · best ${percent(e.bestReward)}` }),
+      element('span', {
+        class: 'experiment-counts',
+        text: `${e.strategy ?? '—'} · ${e.completedCount}/${e.sampleCount} samples · best ${percent(e.bestReward)}`,
+      }),
     );
     if (e.id === state.selected) link.setAttribute('aria-current', 'true');
     link.addEventListener('click', (event) => {
@@ -148,15 +152,31 @@ function renderHeader(e) {
     // The strategy decides what the rest of the page means (e.g. no gradient statistics for evolution): shown next to the name.
     element('span', { class: 'strategy-badge', 'data-strategy': e.strategy ?? '', text: e.strategy ?? 'unknown strategy' }),
     element('p', { class: 'created', text: `created ${new Date(e.createdAt).toLocaleString()}` }),
-    element('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [element('dt', { text: k }), element('dd', { 'data-fact': k, text: v })])),
+    element(
+      'dl',
+      { class: 'facts' },
+      ...facts.flatMap(([k, v]) => [element('dt', { text: k }), element('dd', { 'data-fact': k, text: v })]),
+    ),
   );
 }
 
 function renderRewardCurve(e) {
   const model = rewardChartModel(e.rewardCurve, e.policyUpdates, e.sampleCount);
-  const svg = svgElement('svg', { viewBox: `0 0 ${model.width} ${model.height}`, role: 'img', 'aria-label': 'reward per sample, batch mean and baseline' });
+  const svg = svgElement('svg', {
+    viewBox: `0 0 ${model.width} ${model.height}`,
+    role: 'img',
+    'aria-label': 'reward per sample, batch mean and baseline',
+  });
   const plot = model.plot;
-  svg.append(svgElement('rect', { class: 'plot-area', x: plot.left, y: plot.top, width: plot.right - plot.left, height: plot.bottom - plot.top }));
+  svg.append(
+    svgElement('rect', {
+      class: 'plot-area',
+      x: plot.left,
+      y: plot.top,
+      width: plot.right - plot.left,
+      height: plot.bottom - plot.top,
+    }),
+  );
 
   const grid = svgElement('g', { class: 'axis axis-y' });
   for (const tick of model.yTicks) {
@@ -165,7 +185,11 @@ function renderRewardCurve(e) {
     label.textContent = tick.label;
     grid.append(label);
   }
-  const yTitle = svgElement('text', { class: 'axis-title', transform: `translate(14 ${(plot.top + plot.bottom) / 2}) rotate(-90)`, 'text-anchor': 'middle' });
+  const yTitle = svgElement('text', {
+    class: 'axis-title',
+    transform: `translate(14 ${(plot.top + plot.bottom) / 2}) rotate(-90)`,
+    'text-anchor': 'middle',
+  });
   yTitle.textContent = 'reward';
   grid.append(yTitle);
   svg.append(grid);
@@ -178,14 +202,25 @@ function renderRewardCurve(e) {
     label.textContent = tick.label;
     xAxis.append(label);
   }
-  const xTitle = svgElement('text', { class: 'axis-title', x: (plot.left + plot.right) / 2, y: model.height - 6, 'text-anchor': 'middle' });
+  const xTitle = svgElement('text', {
+    class: 'axis-title',
+    x: (plot.left + plot.right) / 2,
+    y: model.height - 6,
+    'text-anchor': 'middle',
+  });
   xTitle.textContent = 'sample index';
   xAxis.append(xTitle);
   svg.append(xAxis);
 
   const dots = svgElement('g', { class: 'samples' });
   for (const dot of model.dots) {
-    const circle = svgElement('circle', { class: `sample-dot source-${lower(dot.source)}`, cx: dot.x, cy: dot.y, r: 3, 'data-index': dot.index });
+    const circle = svgElement('circle', {
+      class: `sample-dot source-${lower(dot.source)}`,
+      cx: dot.x,
+      cy: dot.y,
+      r: 3,
+      'data-index': dot.index,
+    });
     const title = svgElement('title');
     title.textContent = `#${dot.index} ${dot.sampleId}: ${reward(dot.reward)} (${lower(dot.source)})`;
     circle.append(title);
@@ -227,7 +262,12 @@ function renderBestCells(e) {
     for (const name of ['normal', 'reduction']) {
       const cell = sample[name];
       pair.append(
-        element('figure', { class: 'cell-graph', 'data-cell': name }, element('figcaption', { text: `${name} cell` }), cellSvg(cell.blocks, cell.concat, `${name} cell of ${sample.id}`)),
+        element(
+          'figure',
+          { class: 'cell-graph', 'data-cell': name },
+          element('figcaption', { text: `${name} cell` }),
+          cellSvg(cell.blocks, cell.concat, `${name} cell of ${sample.id}`),
+        ),
       );
     }
     children.push(
@@ -244,7 +284,13 @@ function renderBestCells(e) {
 
 function renderPolicyUpdates(e) {
   const table = element('table', { 'data-strategy': e.strategy ?? '' });
-  table.append(element('thead', {}, element('tr', {}, ...policyUpdateColumns(e.strategy).map((h) => element('th', { scope: 'col', text: h })))));
+  table.append(
+    element(
+      'thead',
+      {},
+      element('tr', {}, ...policyUpdateColumns(e.strategy).map((h) => element('th', { scope: 'col', text: h }))),
+    ),
+  );
   const body = element('tbody');
   for (const row of policyUpdateRows(e.strategy, e.policyUpdates)) {
     const cells = row.cells.map((cell) => {
@@ -298,7 +344,8 @@ async function load(withDetail) {
   const list = await graphql(LIST_QUERY);
   state.head = list.headPosition;
   state.experiments = list.experiments;
-  if (state.selected === null && state.experiments.length > 0) state.selected = state.experiments[state.experiments.length - 1].id;
+  if (state.selected === null && state.experiments.length > 0)
+    state.selected = state.experiments[state.experiments.length - 1].id;
   renderExperiments();
   const main = $('#experiment');
   if (state.selected === null) {
@@ -318,7 +365,11 @@ async function load(withDetail) {
   renderBestCells(experiment);
   renderPolicyUpdates(experiment);
   const running = ['running', 'created'].includes(lower(experiment.status));
-  state.auditWanted = { id: experiment.id, key: `${experiment.id}/${experiment.policyUpdates.length}/${experiment.status}`, running };
+  state.auditWanted = {
+    id: experiment.id,
+    key: `${experiment.id}/${experiment.policyUpdates.length}/${experiment.status}`,
+    running,
+  };
   runAudit();
   document.title = `nasnet · ${experiment.id}`;
 }

@@ -43,7 +43,12 @@ export function policyUpdateRows(strategy, updates) {
 }
 
 function gradientCells(u) {
-  return [{ text: formatStat(u.loss) }, { text: formatStat(u.approxKl) }, { text: formatStat(u.clipFraction) }, { text: formatStat(u.entropy) }];
+  return [
+    { text: formatStat(u.loss) },
+    { text: formatStat(u.approxKl) },
+    { text: formatStat(u.clipFraction) },
+    { text: formatStat(u.entropy) },
+  ];
 }
 
 function evolutionCells(u) {

@@ -37,4 +37,9 @@ export interface RewardChartModel {
 
 export const CHART: Readonly<ChartFrame>;
 export function niceStep(span: number, count: number): number;
-export function rewardChartModel(points: readonly RewardPointInput[], updates: readonly UpdateInput[], sampleCount: number, chart?: ChartFrame): RewardChartModel;
+export function rewardChartModel(
+  points: readonly RewardPointInput[],
+  updates: readonly UpdateInput[],
+  sampleCount: number,
+  chart?: ChartFrame,
+): RewardChartModel;

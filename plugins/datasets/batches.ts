@@ -34,7 +34,8 @@ export interface Batch {
 /** One epoch of `split` in batches of `batchSize` (the last one smaller unless dropLast). */
 export function* batches(split: Split, options: BatchOptions): Generator<Batch, void, undefined> {
   const { batchSize, shuffle = false, epoch = 0, augment = false, normalise = false, dropLast = false } = options;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new DatasetError(`batches: batchSize must be an integer >= 1 (got ${batchSize})`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new DatasetError(`batches: batchSize must be an integer >= 1 (got ${batchSize})`);
   if ((shuffle || augment) && options.seed === undefined) {
     throw new DatasetError('batches: a seed is required when shuffling or augmenting, so the run can be repeated');
   }

@@ -140,7 +140,8 @@ function largestFitting(source: Dataset, budget: number, seed: number): Built {
       lo = k + 1;
     } else hi = k - 1;
   }
-  if (!best) throw new DatasetError(`even 1 test and ${TRAIN_PER_TEST} training images per class exceed the budget of ${budget} bytes`);
+  if (!best)
+    throw new DatasetError(`even 1 test and ${TRAIN_PER_TEST} training images per class exceed the budget of ${budget} bytes`);
   return best;
 }
 
@@ -168,7 +169,12 @@ function main(): void {
     throw new DatasetError('give both --train-per-class and --test-per-class, or neither');
   }
   const built = fixed
-    ? build(source, integer('train-per-class', values['train-per-class']!), integer('test-per-class', values['test-per-class']!), seed)
+    ? build(
+        source,
+        integer('train-per-class', values['train-per-class']!),
+        integer('test-per-class', values['test-per-class']!),
+        seed,
+      )
     : largestFitting(source, budget, seed);
   mkdirSync(values.out, { recursive: true });
   for (const [name, data] of built.files) {

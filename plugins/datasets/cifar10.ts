@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { CIFAR10_CLASS_NAMES, DatasetError, type Dataset, type Split } from './dataset.ts';
 import { readDatasetFile } from './read-file.ts';
 
-export const CIFAR10_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];
+export const CIFAR10_TRAIN_FILES = [
+  'data_batch_1.bin',
+  'data_batch_2.bin',
+  'data_batch_3.bin',
+  'data_batch_4.bin',
+  'data_batch_5.bin',
+];
 export const CIFAR10_TEST_FILE = 'test_batch.bin';
 const SIDE = 32;
 const PLANE = SIDE * SIDE;
@@ -71,7 +77,10 @@ export function hasCifarFiles(dir: string): boolean {
 function classNames(dir: string): readonly string[] {
   const meta = join(dir, 'batches.meta.txt');
   if (!existsSync(meta)) return CIFAR10_CLASS_NAMES;
-  const names = readFileSync(meta, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+  const names = readFileSync(meta, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   return names.length === CIFAR10_CLASS_NAMES.length ? names : CIFAR10_CLASS_NAMES;
 }
 
@@ -88,6 +97,10 @@ export function loadCifar10Directory(dir: string, name = 'cifar10'): Dataset {
   const train = concatSplits(CIFAR10_TRAIN_FILES.map((f) => readCifarBatch(join(dir, f))));
   const test = readCifarBatch(join(dir, CIFAR10_TEST_FILE));
   const names = classNames(dir);
-  const read = { format: 'cifar10' as const, train: CIFAR10_TRAIN_FILES.map((f) => join(dir, f)), test: join(dir, CIFAR10_TEST_FILE) };
+  const read = {
+    format: 'cifar10' as const,
+    train: CIFAR10_TRAIN_FILES.map((f) => join(dir, f)),
+    test: join(dir, CIFAR10_TEST_FILE),
+  };
   return { name, imageShape: [SIDE, SIDE, 3], classes: names.length, classNames: names, train, test, source: dir, files: read };
 }

@@ -37,7 +37,13 @@ export interface Dataset {
 }
 
 export type DatasetFiles =
-  | { readonly format: 'idx'; readonly trainImages: string; readonly trainLabels: string; readonly testImages: string; readonly testLabels: string }
+  | {
+      readonly format: 'idx';
+      readonly trainImages: string;
+      readonly trainLabels: string;
+      readonly testImages: string;
+      readonly testLabels: string;
+    }
   | { readonly format: 'cifar10'; readonly train: readonly string[]; readonly test: string };
 
 /**
@@ -57,13 +63,31 @@ export function imageSize(shape: ImageShape): number {
 }
 
 export const FASHION_MNIST_CLASS_NAMES: readonly string[] = [
-  'T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot',
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
 ];
 
 export const MNIST_CLASS_NAMES: readonly string[] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 export const CIFAR10_CLASS_NAMES: readonly string[] = [
-  'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
+  'airplane',
+  'automobile',
+  'bird',
+  'cat',
+  'deer',
+  'dog',
+  'frog',
+  'horse',
+  'ship',
+  'truck',
 ];
 
 /** Number of examples of each class; `classes` long. */

@@ -24,7 +24,9 @@ function candidates(part: Part): string[] {
 }
 
 function find(dir: string, part: Part): string | undefined {
-  return candidates(part).map((c) => join(dir, c)).find((p) => existsSync(p));
+  return candidates(part)
+    .map((c) => join(dir, c))
+    .find((p) => existsSync(p));
 }
 
 /** Whether `dir` holds any of the four IDX files (then it is meant as an IDX dataset, complete or not). */

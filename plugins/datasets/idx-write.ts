@@ -13,7 +13,8 @@ function encode(magic: number, dims: readonly number[], data: Uint8Array): Uint8
 
 /** `count` single-channel images of rows × cols bytes as an idx3-ubyte file. */
 export function encodeIdxImages(images: Uint8Array, count: number, rows: number, cols: number): Uint8Array {
-  if (images.length !== count * rows * cols) throw new RangeError(`${images.length} bytes are not ${count} images of ${rows}×${cols}`);
+  if (images.length !== count * rows * cols)
+    throw new RangeError(`${images.length} bytes are not ${count} images of ${rows}×${cols}`);
   return encode(IDX_IMAGES_MAGIC, [count, rows, cols], images);
 }
 

@@ -65,7 +65,8 @@ export interface IdxImages {
 export function readIdxImages(path: string): IdxImages {
   const { dims, data } = readIdx(path, IDX_IMAGES_MAGIC, 'images');
   const [count, rows, cols] = dims as [number, number, number];
-  if (rows === 0 || cols === 0) throw new DatasetError(`${path}: images of ${rows}×${cols} pixels: rows and columns must be at least 1`);
+  if (rows === 0 || cols === 0)
+    throw new DatasetError(`${path}: images of ${rows}×${cols} pixels: rows and columns must be at least 1`);
   // Copy out of the (possibly pooled or larger) file buffer so the split owns exactly its pixels.
   return { images: new Uint8Array(data), count, rows, cols };
 }

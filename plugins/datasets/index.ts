@@ -13,7 +13,14 @@ export {
 } from './dataset.ts';
 export { readIdxImages, readIdxLabels, readIdxSplit, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, type IdxImages } from './idx.ts';
 export { hasIdxFiles, IDX_FILE_NAMES, loadIdxDirectory } from './idx-directory.ts';
-export { CIFAR10_RECORD_BYTES, CIFAR10_TEST_FILE, CIFAR10_TRAIN_FILES, hasCifarFiles, loadCifar10Directory, readCifarBatch } from './cifar10.ts';
+export {
+  CIFAR10_RECORD_BYTES,
+  CIFAR10_TEST_FILE,
+  CIFAR10_TRAIN_FILES,
+  hasCifarFiles,
+  loadCifar10Directory,
+  readCifarBatch,
+} from './cifar10.ts';
 export { splitValidation, type ValidationOptions } from './split.ts';
 export { channelStats, type ChannelStats } from './normalise.ts';
 export { augmentImage, defaultAugmentation, type AugmentOptions } from './augment.ts';

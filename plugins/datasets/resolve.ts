@@ -61,7 +61,11 @@ export function datasetLocations(name: Exclude<DatasetName, 'fashion-mnist-mini'
   const rootWhy = options.dataDir !== undefined ? 'dataDir' : '$NASNET_DATA';
   const under = (sub: string): Location[] => (root ? [{ dir: join(root, sub), why: `${rootWhy}/${sub}` }] : []);
   if (name === 'fashion-mnist') {
-    return [...under('fashion-mnist'), ...(root ? [{ dir: root, why: rootWhy }] : []), { dir: DEBIAN_FASHION_MNIST_DIR, why: 'Debian package dataset-fashion-mnist' }];
+    return [
+      ...under('fashion-mnist'),
+      ...(root ? [{ dir: root, why: rootWhy }] : []),
+      { dir: DEBIAN_FASHION_MNIST_DIR, why: 'Debian package dataset-fashion-mnist' },
+    ];
   }
   return [...under('cifar-10-batches-bin'), ...under('cifar10'), ...under(join('cifar10', 'cifar-10-batches-bin'))];
 }
@@ -81,9 +85,14 @@ function loadNamed(name: Exclude<DatasetName, 'fashion-mnist-mini'>, options: Lo
       ? loadIdxDirectory(found.dir, { name, classNames: FASHION_MNIST_CLASS_NAMES })
       : loadCifar10Directory(found.dir, name);
   }
-  const looked = locations.map((l) => `  ${l.dir} (${l.why}): ${isDirectory(l.dir) ? 'no dataset files there' : 'no such directory'}`);
-  const unset = options.dataDir === undefined && !(options.env ?? process.env)['NASNET_DATA'] ? ['  ($NASNET_DATA is not set)'] : [];
-  throw new DatasetError(`dataset ${name} not found; looked in:\n${[...looked, ...unset].join('\n')}\nTo get it: ${HOW_TO_GET[name]}.`);
+  const looked = locations.map(
+    (l) => `  ${l.dir} (${l.why}): ${isDirectory(l.dir) ? 'no dataset files there' : 'no such directory'}`,
+  );
+  const unset =
+    options.dataDir === undefined && !(options.env ?? process.env)['NASNET_DATA'] ? ['  ($NASNET_DATA is not set)'] : [];
+  throw new DatasetError(
+    `dataset ${name} not found; looked in:\n${[...looked, ...unset].join('\n')}\nTo get it: ${HOW_TO_GET[name]}.`,
+  );
 }
 
 function loadPath(path: string, options: LoadOptions): Dataset {

@@ -34,7 +34,9 @@ export function splitIndices(train: Split, options: ValidationOptions): { train:
   } else {
     size = options.count;
     if (!Number.isInteger(size) || size < 1 || size > n - 1) {
-      throw new DatasetError(`splitValidation: count must be an integer from 1 to ${n - 1} (the training set has ${n} examples; got ${size})`);
+      throw new DatasetError(
+        `splitValidation: count must be an integer from 1 to ${n - 1} (the training set has ${n} examples; got ${size})`,
+      );
     }
   }
   const classes = train.labels.reduce((max, label) => Math.max(max, label), 0) + 1;

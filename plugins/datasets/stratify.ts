@@ -49,7 +49,8 @@ export function stratifiedPick(
   const byClass = indicesByClass(labels, take.length);
   const isPicked = new Uint8Array(labels.length);
   byClass.forEach((indices, k) => {
-    if (take[k]! > indices.length) throw new DatasetError(`cannot pick ${take[k]} examples of class ${k}: there are only ${indices.length}`);
+    if (take[k]! > indices.length)
+      throw new DatasetError(`cannot pick ${take[k]} examples of class ${k}: there are only ${indices.length}`);
     const order = shuffleInPlace(Uint32Array.from(indices), rng);
     for (let i = 0; i < take[k]!; i++) isPicked[order[i]!] = 1;
   });

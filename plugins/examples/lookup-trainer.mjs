@@ -15,7 +15,10 @@ function stableJson(/** @type {unknown} */ value) {
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const object = /** @type {Record<string, unknown>} */ (value);
-    return `{${Object.keys(object).sort().map((key) => `${JSON.stringify(key)}:${stableJson(object[key])}`).join(',')}}`;
+    return `{${Object.keys(object)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${stableJson(object[key])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -32,8 +35,10 @@ export function createTrainer({ options }) {
   const { table: tablePath, default: fallback = 0.1, ...unknown } = options;
   const extra = Object.keys(unknown)[0];
   if (extra !== undefined) throw new Error(`lookup trainer: unknown option ${JSON.stringify(extra)} (known: table, default)`);
-  if (typeof tablePath !== 'string') throw new Error('lookup trainer: option table is required: a JSON file {"<genotype key>": accuracy, ...}');
-  if (!isAccuracy(fallback)) throw new Error(`lookup trainer: option default must be a number in [0, 1] (got ${JSON.stringify(fallback)})`);
+  if (typeof tablePath !== 'string')
+    throw new Error('lookup trainer: option table is required: a JSON file {"<genotype key>": accuracy, ...}');
+  if (!isAccuracy(fallback))
+    throw new Error(`lookup trainer: option default must be a number in [0, 1] (got ${JSON.stringify(fallback)})`);
   /** @type {Record<string, unknown>} */
   let table;
   try {
@@ -41,9 +46,11 @@ export function createTrainer({ options }) {
   } catch (error) {
     throw new Error(`lookup trainer: cannot read the table ${resolve(tablePath)}: ${/** @type {Error} */ (error).message}`);
   }
-  if (typeof table !== 'object' || table === null || Array.isArray(table)) throw new Error(`lookup trainer: ${tablePath} must hold a JSON object`);
+  if (typeof table !== 'object' || table === null || Array.isArray(table))
+    throw new Error(`lookup trainer: ${tablePath} must hold a JSON object`);
   for (const [key, value] of Object.entries(table)) {
-    if (!isAccuracy(value)) throw new Error(`lookup trainer: ${tablePath}: ${key} must map to an accuracy in [0, 1] (got ${JSON.stringify(value)})`);
+    if (!isAccuracy(value))
+      throw new Error(`lookup trainer: ${tablePath}: ${key} must map to an accuracy in [0, 1] (got ${JSON.stringify(value)})`);
   }
   return {
     name: 'lookup',
@@ -53,7 +60,17 @@ export function createTrainer({ options }) {
       const key = genotypeKey(job.genotype);
       const accuracy = /** @type {number} */ (Object.hasOwn(table, key) ? table[key] : fallback);
       if (job.epochs > 0) progress({ epoch: job.epochs, epochs: job.epochs, metrics: { validationAccuracy: accuracy } });
-      return { validationAccuracy: accuracy, testAccuracy: null, loss: 0, params: 0, multAdds: 0, seconds: 0, imagesPerSec: 0, backend: 'lookup', device: 'none' };
+      return {
+        validationAccuracy: accuracy,
+        testAccuracy: null,
+        loss: 0,
+        params: 0,
+        multAdds: 0,
+        seconds: 0,
+        imagesPerSec: 0,
+        backend: 'lookup',
+        device: 'none',
+      };
     },
   };
 }

@@ -10,12 +10,19 @@ for await (const line of createInterface({ input: process.stdin })) {
   const { job } = JSON.parse(line);
   const started = performance.now();
   const ops = job.genotype.normal.flatMap((block) => [block[0], block[2]]);
-  for (let epoch = 1; epoch <= job.epochs; epoch++) say({ progress: { epoch, epochs: job.epochs, metrics: { loss: 1 / epoch } } });
+  for (let epoch = 1; epoch <= job.epochs; epoch++)
+    say({ progress: { epoch, epochs: job.epochs, metrics: { loss: 1 / epoch } } });
   say({
     result: {
       validationAccuracy: ops.filter((op) => op.startsWith('sep_conv')).length / ops.length,
-      testAccuracy: null, loss: 0, params: job.params, multAdds: job.multAdds,
-      seconds: (performance.now() - started) / 1000, imagesPerSec: 0, backend: 'node', device: 'CPU',
+      testAccuracy: null,
+      loss: 0,
+      params: job.params,
+      multAdds: job.multAdds,
+      seconds: (performance.now() - started) / 1000,
+      imagesPerSec: 0,
+      backend: 'node',
+      device: 'CPU',
     },
   });
 }

@@ -69,7 +69,9 @@ const check = Compile(trainSettingsSchema);
  * `epochs`, `seed` and `dataSeed` are left out: every job carries its own, which would override them.
  */
 const JOB_KEYS = ['epochs', 'seed', 'dataSeed'];
-export const DEFAULT_SETTING_KEYS: readonly string[] = Object.keys(trainSettingsSchema.properties).filter((key) => !JOB_KEYS.includes(key));
+export const DEFAULT_SETTING_KEYS: readonly string[] = Object.keys(trainSettingsSchema.properties).filter(
+  (key) => !JOB_KEYS.includes(key),
+);
 
 /** The training settings of options that are settings; throws, naming the bad one, as `${trainer} option …`. */
 export function settingDefaults(options: Record<string, unknown>, trainer: string): Record<string, unknown> {
@@ -83,16 +85,24 @@ export function settingDefaults(options: Record<string, unknown>, trainer: strin
 }
 
 /** What one job trains with: the trainer's defaults under the job's own epochs, seeds and settings. */
-export function jobSettings(defaults: Record<string, unknown>, job: Pick<TrainingJob, 'epochs' | 'seed' | 'dataSeed' | 'settings'>): TrainSettings {
+export function jobSettings(
+  defaults: Record<string, unknown>,
+  job: Pick<TrainingJob, 'epochs' | 'seed' | 'dataSeed' | 'settings'>,
+): TrainSettings {
   return trainSettings(defaults, { epochs: job.epochs, seed: job.seed, dataSeed: job.dataSeed }, job.settings);
 }
 
 /** Defaults overlaid with the given settings, checked; the error names the setting and the value. */
 export function trainSettings(...layers: Array<Record<string, unknown> | undefined>): TrainSettings {
   const merged: Record<string, unknown> = { ...DEFAULT_TRAIN_SETTINGS };
-  for (const layer of layers) if (layer) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
+  for (const layer of layers)
+    if (layer) for (const [key, value] of Object.entries(layer)) if (value !== undefined) merged[key] = value;
   if (check.Check(merged)) return merged;
   const error = check.Errors(merged)[0]!;
-  const field = error.instancePath.slice(1) || ((error.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? 'settings');
-  throw new RangeError(`training setting ${field} ${error.keyword === 'boolean' ? 'is not a known setting' : error.message} (got ${JSON.stringify(merged[field])})`);
+  const field =
+    error.instancePath.slice(1) ||
+    ((error.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? 'settings');
+  throw new RangeError(
+    `training setting ${field} ${error.keyword === 'boolean' ? 'is not a known setting' : error.message} (got ${JSON.stringify(merged[field])})`,
+  );
 }

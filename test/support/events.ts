@@ -43,7 +43,12 @@ export function architectureSampled(experimentId: string, index: number, writerI
   };
 }
 
-export function trainingProgressed(experimentId: string, index: number, epoch: number, writerId = 'test'): EventOfType<'TrainingProgressed'> {
+export function trainingProgressed(
+  experimentId: string,
+  index: number,
+  epoch: number,
+  writerId = 'test',
+): EventOfType<'TrainingProgressed'> {
   const sample = sampleId(experimentId, index);
   return {
     id: deterministicEventId(sample, 'TrainingProgressed', 1, epoch),
@@ -103,21 +108,46 @@ export function exampleOfEveryType(experimentId: string): NasnetEvent[] {
         paramsDigestAfter: digestOf('p1'),
       },
     },
-    { type: 'ExperimentCompleted', data: { experimentId, samples: 1, completed: 1, failed: 0, bestSampleId: sample, bestReward: 0.9 } },
+    {
+      type: 'ExperimentCompleted',
+      data: { experimentId, samples: 1, completed: 1, failed: 0, bestSampleId: sample, bestReward: 0.9 },
+    },
     { type: 'ExperimentStopped', data: { experimentId, reason: 'SIGINT', samples: 1 } },
     { type: 'ExperimentResumed', data: { experimentId, samples: 1, writerId: 'host/42' } },
     {
       type: 'TrialClaimed',
-      data: { experimentId, sampleId: sample, workerId: 'w1', plugin: 'tfjs', backend: 'wasm', leaseDeadline: '2026-11-28T01:00:00.000Z', attempt: 1 },
+      data: {
+        experimentId,
+        sampleId: sample,
+        workerId: 'w1',
+        plugin: 'tfjs',
+        backend: 'wasm',
+        leaseDeadline: '2026-11-28T01:00:00.000Z',
+        attempt: 1,
+      },
     },
     { type: 'TrialReleased', data: { experimentId, sampleId: sample, workerId: 'w1', attempt: 1, reason: 'SIGTERM' } },
     trainingProgressed(experimentId, 0, 1),
     { type: 'TrainingCompleted', data: { experimentId, sampleId: sample, attempt: 1, ...result } },
-    { type: 'TrainingFailed', data: { experimentId, sampleId: sample, attempt: 2, reason: 'loss became NaN at epoch 3', retryable: false } },
-    { type: 'RewardReported', data: { experimentId, sampleId: sample, reward: 0.91, source: 'trained', reusedFromSampleId: null } },
+    {
+      type: 'TrainingFailed',
+      data: { experimentId, sampleId: sample, attempt: 2, reason: 'loss became NaN at epoch 3', retryable: false },
+    },
+    {
+      type: 'RewardReported',
+      data: { experimentId, sampleId: sample, reward: 0.91, source: 'trained', reusedFromSampleId: null },
+    },
     {
       type: 'TransferRequested',
-      data: { transferId: 't1', source: `${experimentId}#${sample}`, genotype, N: 6, F: 768, dataset: 'cifar10', config: { epochs: 600 } },
+      data: {
+        transferId: 't1',
+        source: `${experimentId}#${sample}`,
+        genotype,
+        N: 6,
+        F: 768,
+        dataset: 'cifar10',
+        config: { epochs: 600 },
+      },
     },
     { type: 'TransferProgressed', data: { transferId: 't1', epoch: 1, epochs: 600, metrics: { loss: 2.1 } } },
     { type: 'TransferCompleted', data: { transferId: 't1', ...result } },

@@ -9,8 +9,16 @@ import { createInterface } from 'node:readline';
 const [mode, pidFile] = process.argv.slice(2);
 const say = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const result = (job, extra = {}) => ({
-  validationAccuracy: 0.5, testAccuracy: null, loss: 1, params: job.params, multAdds: job.multAdds,
-  seconds: 0.01, imagesPerSec: 1, backend: 'fake', device: `pid ${process.pid}`, ...extra,
+  validationAccuracy: 0.5,
+  testAccuracy: null,
+  loss: 1,
+  params: job.params,
+  multAdds: job.multAdds,
+  seconds: 0.01,
+  imagesPerSec: 1,
+  backend: 'fake',
+  device: `pid ${process.pid}`,
+  ...extra,
 });
 
 if (mode !== 'ok-one') say({ hello: { protocol: 1, name: 'fake', jobs: 'many' } });

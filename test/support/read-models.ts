@@ -15,6 +15,7 @@ const KEYS: Record<string, string> = {
 /** Every read-model row, table by table in key order: two dumps are equal when the tables are. */
 export async function dumpReadModels(db: SqliteConnection): Promise<Record<string, unknown[]>> {
   const tables: Record<string, unknown[]> = {};
-  for (const table of [...READ_MODEL_TABLES, 'rm_checkpoints']) tables[table] = await db.all(`SELECT * FROM ${table} ORDER BY ${KEYS[table]}`);
+  for (const table of [...READ_MODEL_TABLES, 'rm_checkpoints'])
+    tables[table] = await db.all(`SELECT * FROM ${table} ORDER BY ${KEYS[table]}`);
   return tables;
 }

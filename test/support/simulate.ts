@@ -31,7 +31,12 @@ export function simulateExperiment(options: {
       id: deterministicEventId(experimentId, 'ExperimentCreated'),
       type: 'ExperimentCreated',
       version: 1,
-      data: { experimentId, config: { strategy: options.strategy, controller: options.controller ?? {} }, seed, codeVersion: 'test' },
+      data: {
+        experimentId,
+        config: { strategy: options.strategy, controller: options.controller ?? {} },
+        seed,
+        codeVersion: 'test',
+      },
       metadata: meta,
     },
   });

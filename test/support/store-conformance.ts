@@ -57,8 +57,14 @@ export function storeConformance(adapter: string, harness: StoreHarness): void {
       assert.equal(read.exists, true);
       assert.equal(read.revision, 4n);
       assert.deepEqual(read.events.map(asWritten), events);
-      assert.deepEqual(read.events.map((e) => e.revision), [0n, 1n, 2n, 3n, 4n]);
-      assert.deepEqual(read.events.map((e) => e.position), result.positions);
+      assert.deepEqual(
+        read.events.map((e) => e.revision),
+        [0n, 1n, 2n, 3n, 4n],
+      );
+      assert.deepEqual(
+        read.events.map((e) => e.position),
+        result.positions,
+      );
       assert.ok(read.events.every((e) => e.stream === `experiment-${id}`));
     });
 
@@ -171,11 +177,17 @@ export function storeConformance(adapter: string, harness: StoreHarness): void {
       const b = await second.append(`trial-${id}-0`, [trainingProgressed(id, 0, 0)], 'no_stream');
       const c = await store.append(`experiment-${id}`, samples(id, 3, 2), 2n);
       const all = await collect(store.readAll({ fromPosition: start, filter: ownStreams(id) }));
-      assert.deepEqual(all.map((e) => e.position), [...a.positions, ...b.positions, ...c.positions]);
+      assert.deepEqual(
+        all.map((e) => e.position),
+        [...a.positions, ...b.positions, ...c.positions],
+      );
       const afterFirst = await collect(store.readAll({ fromPosition: a.positions[0]!, filter: ownStreams(id) }));
       assert.equal(afterFirst.length, all.length - 1);
       const trials = await collect(store.readAll({ fromPosition: start, filter: { streamPrefixes: [`trial-${id}-`] } }));
-      assert.deepEqual(trials.map((e) => e.type), ['TrainingProgressed']);
+      assert.deepEqual(
+        trials.map((e) => e.type),
+        ['TrainingProgressed'],
+      );
       const typed = await collect(
         store.readAll({ fromPosition: start, filter: { ...ownStreams(id), types: ['ArchitectureSampled'] }, maxCount: 4 }),
       );
@@ -188,9 +200,7 @@ export function storeConformance(adapter: string, harness: StoreHarness): void {
       const start = await store.headPosition();
       const stream = `experiment-${id}`;
       await store.append(stream, samples(id, 0, 30), 'no_stream');
-      const received = firstValueFrom(
-        store.subscribe({ fromPosition: start, filter: ownStreams(id) }).pipe(take(90), toArray()),
-      );
+      const received = firstValueFrom(store.subscribe({ fromPosition: start, filter: ownStreams(id) }).pipe(take(90), toArray()));
       // live: from this handle and from the other one, interleaved
       let revision = 29n;
       for (let round = 0; round < 3; round++) {
@@ -211,7 +221,10 @@ export function storeConformance(adapter: string, harness: StoreHarness): void {
       const events = await firstValueFrom(
         store.subscribe({ fromPosition: first.positions[2]!, filter: ownStreams(id) }).pipe(take(2), toArray()),
       );
-      assert.deepEqual(events.map((e) => e.position), first.positions.slice(3));
+      assert.deepEqual(
+        events.map((e) => e.position),
+        first.positions.slice(3),
+      );
     });
 
     it('keeps two concurrent writers consistent: every stream gapless, no event lost or doubled', async () => {

@@ -79,7 +79,15 @@ export class MatrixKernels {
    * sum of outer products a[k] ⊗ x[k], e.g. a weight gradient Σ_t dz_t ⊗ h_t. Computed as a
    * product of the transposes, so the kernel streams contiguous rows.
    */
-  outerProductsAdd(a: Float64Array, aWidth: number, x: Float64Array, xWidth: number, m: number, out: Float64Array, outOffset: number): void {
+  outerProductsAdd(
+    a: Float64Array,
+    aWidth: number,
+    x: Float64Array,
+    xWidth: number,
+    m: number,
+    out: Float64Array,
+    outOffset: number,
+  ): void {
     // As products: out[i][j] = Σ_k xT[j][k] · aT[i][k], i.e. matmul_add with W = xT (xWidth × m) and batch = aT.
     const prows = up(xWidth, 4);
     const pm = up(m, 2);

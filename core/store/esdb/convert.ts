@@ -34,7 +34,11 @@ export function toEsdbExpectedRevision(expected: ExpectedRevision): AppendExpect
   }
 }
 
-export function toWrongExpectedVersion(stream: string, expected: ExpectedRevision, actual: CurrentRevision): WrongExpectedVersionError {
+export function toWrongExpectedVersion(
+  stream: string,
+  expected: ExpectedRevision,
+  actual: CurrentRevision,
+): WrongExpectedVersionError {
   return new WrongExpectedVersionError(stream, expected, actual === NO_STREAM ? 'no_stream' : actual);
 }
 

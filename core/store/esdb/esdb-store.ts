@@ -18,7 +18,7 @@ import { NASNET_CATALOGUE, type EventCatalogue } from '../../events/catalogue-re
 import type { NasnetEvent, RecordedEvent } from '../../events/event.ts';
 import { NASNET_STREAM_PREFIXES } from '../../events/streams.ts';
 import { createEventValidator, type EventValidator } from '../../events/validate.ts';
-import { DuplicateEventIdError, StoreArgumentError, StoreOpenError } from '../errors.ts';
+import { DuplicateEventIdError, StoreOpenError } from '../errors.ts';
 import { assertReadStreamOptions, assertStreamName } from '../arguments.ts';
 import { prepareAppend, type PreparedEvent } from '../prepare-append.ts';
 import {
@@ -125,7 +125,9 @@ export class EsdbEventStore implements EventStore {
     const first = result.nextExpectedRevision - BigInt(prepared.length) + 1n;
     const written = await this.readRecords(stream, { fromRevision: first, maxCount: prepared.length, requiresLeader: true });
     if (written?.length !== prepared.length || written.some((record, i) => record.id !== prepared[i]!.id)) {
-      throw new Error(`append to ${stream} succeeded at revision ${result.nextExpectedRevision}, but the events there are not the ones appended`);
+      throw new Error(
+        `append to ${stream} succeeded at revision ${result.nextExpectedRevision}, but the events there are not the ones appended`,
+      );
     }
     return { positions: written.map(positionOf), nextRevision: result.nextExpectedRevision };
   }
@@ -298,7 +300,10 @@ export class EsdbEventStore implements EventStore {
 }
 
 /** The stream's last revision when the read itself reached the end of the stream. */
-function lastRevisionRead(records: EsdbRecordedEvent[], { direction, fromRevision, maxCount }: ReadStreamOptions): bigint | undefined {
+function lastRevisionRead(
+  records: EsdbRecordedEvent[],
+  { direction, fromRevision, maxCount }: ReadStreamOptions,
+): bigint | undefined {
   if (direction === 'backwards') return fromRevision === undefined ? records[0]?.revision : undefined;
   return maxCount === undefined || records.length < maxCount ? records.at(-1)?.revision : undefined;
 }

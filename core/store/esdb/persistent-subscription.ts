@@ -38,7 +38,11 @@ export interface TrainerGroupOptions {
 }
 
 /** Creates the persistent subscription to $all for `group` unless it exists (its settings are then left as they are). */
-export async function ensureTrainerGroup(client: EventStoreDBClient, group: string, options: TrainerGroupOptions = {}): Promise<void> {
+export async function ensureTrainerGroup(
+  client: EventStoreDBClient,
+  group: string,
+  options: TrainerGroupOptions = {},
+): Promise<void> {
   const types: readonly EventType[] = options.eventTypes ?? ['ArchitectureSampled'];
   if (types.length === 0) throw new TypeError('ensureTrainerGroup needs at least one event type');
   try {

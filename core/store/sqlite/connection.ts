@@ -33,11 +33,15 @@ export class SqliteConnection {
   }
 
   all<Row>(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return new Promise((resolve, reject) => this.db.all<Row>(sql, params, (error, rows) => (error ? reject(error) : resolve(rows))));
+    return new Promise((resolve, reject) =>
+      this.db.all<Row>(sql, params, (error, rows) => (error ? reject(error) : resolve(rows))),
+    );
   }
 
   get<Row>(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-    return new Promise((resolve, reject) => this.db.get<Row>(sql, params, (error, row) => (error ? reject(error) : resolve(row))));
+    return new Promise((resolve, reject) =>
+      this.db.get<Row>(sql, params, (error, row) => (error ? reject(error) : resolve(row))),
+    );
   }
 
   /** Like all(), through a statement prepared once per SQL text. */

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../events/event.ts';
 import type { JsonObject } from '../../events/json.ts';
 import { createUpcaster, type UpcastFn } from '../../events/upcast.ts';
 import { createEventValidator, type EventValidator } from '../../events/validate.ts';
-import { DuplicateEventIdError, StoreArgumentError, StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
+import { DuplicateEventIdError, StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
 import { assertReadStreamOptions, assertStreamName } from '../arguments.ts';
 import { prepareAppend, type PreparedEvent } from '../prepare-append.ts';
 import {
@@ -158,7 +158,12 @@ export class SqliteEventStore implements EventStore {
       const written: Array<{ position: number; revision: number }> = [];
       for (let offset = 0; offset < events.length; offset += INSERT_CHUNK) {
         const chunk = events.slice(offset, offset + INSERT_CHUNK);
-        const { sql, params } = insertStatement(stream, chunk, offset === 0 ? expected : 'any', offset === 0 ? events[0]!.id : null);
+        const { sql, params } = insertStatement(
+          stream,
+          chunk,
+          offset === 0 ? expected : 'any',
+          offset === 0 ? events[0]!.id : null,
+        );
         const rows = await db.allPrepared<{ position: number; revision: number }>(sql, params);
         if (rows.length === 0) {
           if (chunked) await db.exec('ROLLBACK');
@@ -316,7 +321,10 @@ export class SqliteEventStore implements EventStore {
   }
 
   private readPage(after: bigint, limit: number = this.pageSize): Promise<EventRow[]> {
-    return this.reader.all<EventRow>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`, [Number(after), limit]);
+    return this.reader.all<EventRow>(`SELECT ${COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`, [
+      Number(after),
+      limit,
+    ]);
   }
 
   private toRecorded(row: EventRow): RecordedEvent {

@@ -43,7 +43,6 @@ export function filtersForPenultimate(genotype: Genotype, penultimate: number): 
   return filters;
 }
 
-
 interface CellInputs {
   /** h_i: the previous cell's output. */
   current: number;
@@ -53,7 +52,12 @@ interface CellInputs {
 
 export function buildNasnetPlan(options: NetworkOptions): NetworkPlan {
   const { genotype, N, filters: f0, imageShape, classes } = options;
-  for (const [name, value] of [['N', N], ['filters', f0], ['classes', classes], ['stemFilters', options.stemFilters]] as const) {
+  for (const [name, value] of [
+    ['N', N],
+    ['filters', f0],
+    ['classes', classes],
+    ['stemFilters', options.stemFilters],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a whole number >= 1 (got ${value})`);
   }
   const b = new PlanBuilder();
@@ -61,7 +65,9 @@ export function buildNasnetPlan(options: NetworkOptions): NetworkPlan {
   let cellIndex = 0;
   let inputs: CellInputs;
   const cell = (kind: CellName, filters: number, from: CellInputs): number =>
-    b.within(`cell${cellIndex}_${kind}`, () => addCell(b, genotype, kind, filters, from, options.dropPath ? cellIndex++ : (cellIndex++, null)));
+    b.within(`cell${cellIndex}_${kind}`, () =>
+      addCell(b, genotype, kind, filters, from, options.dropPath ? cellIndex++ : (cellIndex++, null)),
+    );
 
   if (options.stem === 'imagenet') {
     const stem = b.within('stem', () => convBn(b, input, options.stemFilters, [3, 3], 2, 1, 'valid', false));
@@ -95,13 +101,25 @@ export function buildNasnetPlan(options: NetworkOptions): NetworkPlan {
 }
 
 /** The one place that wires a cell: inputs adjusted to `filters`, five blocks, the output concat. */
-function addCell(b: PlanBuilder, genotype: Genotype, kind: CellName, filters: number, from: CellInputs, dropPathCell: number | null): number {
+function addCell(
+  b: PlanBuilder,
+  genotype: Genotype,
+  kind: CellName,
+  filters: number,
+  from: CellInputs,
+  dropPathCell: number | null,
+): number {
   const reduction = kind === 'reduction';
   const current = b.within('h', () => reluConvBn(b, from.current, filters, [1, 1], 1));
   const previous = b.within('p', () => adjust(b, from.previous ?? from.current, current, filters));
   const states = [current, previous];
   genotype[kind].forEach(([opA, inputA, opB, inputB, combine], k) => {
-    const outputs = ([[opA, inputA], [opB, inputB]] as const).map(([op, state], side) =>
+    const outputs = (
+      [
+        [opA, inputA],
+        [opB, inputB],
+      ] as const
+    ).map(([op, state], side) =>
       b.within(`b${k}${side ? 'b' : 'a'}_${op}`, () => {
         const stride = reduction && state < 2 ? 2 : 1;
         const out = applyOp(b, op, states[state]!, filters, stride);
@@ -114,7 +132,9 @@ function addCell(b: PlanBuilder, genotype: Genotype, kind: CellName, filters: nu
   const [height] = b.shape(states[states.length - 1]!);
   const concat = cellConcat(genotype, kind).map((state) =>
     // A reduction cell's own inputs are still at the larger size: reduce them to join the output.
-    b.shape(states[state]!)[0] !== height ? b.within(`out${state}`, () => factorizedReduction(b, states[state]!, filters)) : states[state]!,
+    b.shape(states[state]!)[0] !== height
+      ? b.within(`out${state}`, () => factorizedReduction(b, states[state]!, filters))
+      : states[state]!,
   );
   return concat.length === 1 ? concat[0]! : b.add({ kind: 'concat', inputs: concat });
 }
@@ -133,14 +153,41 @@ function applyOp(b: PlanBuilder, op: Op, input: number, filters: number, stride:
     case 'conv1x7_7x1': {
       const k = op === 'conv1x3_3x1' ? 3 : 7;
       const relu = b.add({ kind: 'relu', input });
-      const wide = b.add({ kind: 'conv', input: relu, filters, kernel: [1, k], stride, dilation: 1, padding: 'same', bias: false });
-      const tall = b.add({ kind: 'conv', input: wide, filters, kernel: [k, 1], stride: 1, dilation: 1, padding: 'same', bias: false });
+      const wide = b.add({
+        kind: 'conv',
+        input: relu,
+        filters,
+        kernel: [1, k],
+        stride,
+        dilation: 1,
+        padding: 'same',
+        bias: false,
+      });
+      const tall = b.add({
+        kind: 'conv',
+        input: wide,
+        filters,
+        kernel: [k, 1],
+        stride: 1,
+        dilation: 1,
+        padding: 'same',
+        bias: false,
+      });
       return b.add({ kind: 'batchnorm', input: tall });
     }
     case 'dil_conv3x3': {
       // tfjs dilates only with stride 1: a strided dilated conv is the stride-1 one, subsampled.
       const relu = b.add({ kind: 'relu', input });
-      let conv = b.add({ kind: 'conv', input: relu, filters, kernel: [3, 3], stride: 1, dilation: 2, padding: 'same', bias: false });
+      let conv = b.add({
+        kind: 'conv',
+        input: relu,
+        filters,
+        kernel: [3, 3],
+        stride: 1,
+        dilation: 2,
+        padding: 'same',
+        bias: false,
+      });
       if (stride > 1) conv = b.add({ kind: 'subsample', input: conv, stride });
       return b.add({ kind: 'batchnorm', input: conv });
     }
@@ -151,7 +198,16 @@ function applyOp(b: PlanBuilder, op: Op, input: number, filters: number, stride:
       const size = Number(op.at(-1));
       const pooled = b.add({ kind: 'pool', input, type: op.startsWith('avg') ? 'avg' : 'max', size, stride, padding: 'same' });
       if (channels === filters) return pooled;
-      const conv = b.add({ kind: 'conv', input: pooled, filters, kernel: [1, 1], stride: 1, dilation: 1, padding: 'same', bias: false });
+      const conv = b.add({
+        kind: 'conv',
+        input: pooled,
+        filters,
+        kernel: [1, 1],
+        stride: 1,
+        dilation: 1,
+        padding: 'same',
+        bias: false,
+      });
       return b.add({ kind: 'batchnorm', input: conv });
     }
     case 'sep_conv3x3':
@@ -164,7 +220,16 @@ function applyOp(b: PlanBuilder, op: Op, input: number, filters: number, stride:
   }
 }
 
-function convBn(b: PlanBuilder, input: number, filters: number, kernel: [number, number], stride: number, dilation: number, padding: 'same' | 'valid', relu: boolean): number {
+function convBn(
+  b: PlanBuilder,
+  input: number,
+  filters: number,
+  kernel: [number, number],
+  stride: number,
+  dilation: number,
+  padding: 'same' | 'valid',
+  relu: boolean,
+): number {
   const x = relu ? b.add({ kind: 'relu', input }) : input;
   const conv = b.add({ kind: 'conv', input: x, filters, kernel, stride, dilation, padding, bias: false });
   return b.add({ kind: 'batchnorm', input: conv });
@@ -177,7 +242,16 @@ function reluConvBn(b: PlanBuilder, input: number, filters: number, kernel: [num
 function reluSepConvBn(b: PlanBuilder, input: number, filters: number, kernel: number, stride: number): number {
   const relu = b.add({ kind: 'relu', input });
   const depthwise = b.add({ kind: 'depthwise', input: relu, kernel, stride, dilation: 1, padding: 'same' });
-  const pointwise = b.add({ kind: 'conv', input: depthwise, filters, kernel: [1, 1], stride: 1, dilation: 1, padding: 'same', bias: false });
+  const pointwise = b.add({
+    kind: 'conv',
+    input: depthwise,
+    filters,
+    kernel: [1, 1],
+    stride: 1,
+    dilation: 1,
+    padding: 'same',
+    bias: false,
+  });
   return b.add({ kind: 'batchnorm', input: pointwise });
 }
 
@@ -196,7 +270,16 @@ function factorizedReduction(b: PlanBuilder, input: number, filters: number): nu
   const half = Math.floor(filters / 2);
   const path = (source: number, out: number) => {
     const pooled = b.add({ kind: 'pool', input: source, type: 'avg', size: 1, stride: 2, padding: 'valid' });
-    return b.add({ kind: 'conv', input: pooled, filters: out, kernel: [1, 1], stride: 1, dilation: 1, padding: 'same', bias: false });
+    return b.add({
+      kind: 'conv',
+      input: pooled,
+      filters: out,
+      kernel: [1, 1],
+      stride: 1,
+      dilation: 1,
+      padding: 'same',
+      bias: false,
+    });
   };
   // one filter cannot be split: a zero-filter path would be an empty tensor, which a GPU cannot bind
   if (half === 0) return b.add({ kind: 'batchnorm', input: path(relu, filters) });

@@ -30,9 +30,14 @@ export interface SizeChoice {
 /** Network options from the sizes a person names ("NASNet-A (6 @ 768) on CIFAR-10"). */
 export function networkOptions(choice: SizeChoice): NetworkOptions {
   const preset = DATASET_NETWORKS[choice.dataset];
-  if (!preset) throw new RangeError(`dataset must be one of ${Object.keys(DATASET_NETWORKS).join(', ')} (got ${JSON.stringify(choice.dataset)})`);
+  if (!preset)
+    throw new RangeError(
+      `dataset must be one of ${Object.keys(DATASET_NETWORKS).join(', ')} (got ${JSON.stringify(choice.dataset)})`,
+    );
   if ((choice.F === undefined) === (choice.filters === undefined)) {
-    throw new RangeError('give the size as F (penultimate filters, the paper\'s "N @ F") or as filters (first-stack filters), not both or neither');
+    throw new RangeError(
+      'give the size as F (penultimate filters, the paper\'s "N @ F") or as filters (first-stack filters), not both or neither',
+    );
   }
   const filters = choice.filters ?? filtersForPenultimate(choice.genotype, choice.F!);
   const [h, w, c] = preset.imageShape;

@@ -11,7 +11,16 @@ export type Padding = 'same' | 'valid';
 export type NodeSpec =
   | { kind: 'input' }
   | { kind: 'relu'; input: number }
-  | { kind: 'conv'; input: number; filters: number; kernel: [number, number]; stride: number; dilation: number; padding: Padding; bias: boolean }
+  | {
+      kind: 'conv';
+      input: number;
+      filters: number;
+      kernel: [number, number];
+      stride: number;
+      dilation: number;
+      padding: Padding;
+      bias: boolean;
+    }
   | { kind: 'depthwise'; input: number; kernel: number; stride: number; dilation: number; padding: Padding }
   | { kind: 'batchnorm'; input: number }
   | { kind: 'pool'; input: number; type: 'avg' | 'max'; size: number; stride: number; padding: Padding }
@@ -89,19 +98,31 @@ export class PlanBuilder {
       case 'conv': {
         const [h, w, c] = this.shape(spec.input);
         const [kh, kw] = spec.kernel;
-        const shape: Shape = [outSize(h, kh, spec.stride, spec.dilation, spec.padding), outSize(w, kw, spec.stride, spec.dilation, spec.padding), spec.filters];
+        const shape: Shape = [
+          outSize(h, kh, spec.stride, spec.dilation, spec.padding),
+          outSize(w, kw, spec.stride, spec.dilation, spec.padding),
+          spec.filters,
+        ];
         const weights = kh * kw * c * spec.filters;
         return { shape, params: weights + (spec.bias ? spec.filters : 0), multAdds: shape[0] * shape[1] * weights };
       }
       case 'depthwise': {
         const [h, w, c] = this.shape(spec.input);
         const k = spec.kernel;
-        const shape: Shape = [outSize(h, k, spec.stride, spec.dilation, spec.padding), outSize(w, k, spec.stride, spec.dilation, spec.padding), c];
+        const shape: Shape = [
+          outSize(h, k, spec.stride, spec.dilation, spec.padding),
+          outSize(w, k, spec.stride, spec.dilation, spec.padding),
+          c,
+        ];
         return { shape, params: k * k * c, multAdds: shape[0] * shape[1] * k * k * c };
       }
       case 'pool': {
         const [h, w, c] = this.shape(spec.input);
-        return { shape: [outSize(h, spec.size, spec.stride, 1, spec.padding), outSize(w, spec.size, spec.stride, 1, spec.padding), c], params: 0, multAdds: 0 };
+        return {
+          shape: [outSize(h, spec.size, spec.stride, 1, spec.padding), outSize(w, spec.size, spec.stride, 1, spec.padding), c],
+          params: 0,
+          multAdds: 0,
+        };
       }
       case 'subsample': {
         const [h, w, c] = this.shape(spec.input);
@@ -112,7 +133,8 @@ export class PlanBuilder {
       case 'add': {
         const shapes = spec.inputs.map((id) => this.shape(id));
         for (const s of shapes) {
-          if (s.join() !== shapes[0]!.join()) throw new RangeError(`cannot add tensors of shapes ${shapes.map((x) => `[${x}]`).join(' and ')}`);
+          if (s.join() !== shapes[0]!.join())
+            throw new RangeError(`cannot add tensors of shapes ${shapes.map((x) => `[${x}]`).join(' and ')}`);
         }
         return { shape: [...shapes[0]!], params: 0, multAdds: 0 };
       }

@@ -49,7 +49,11 @@ export interface JobMessage {
  */
 export function jobMessage(job: TrainingJob, dataset: Dataset, settings: TrainSettings): { protocol: number; job: JobMessage } {
   const dataSeed = settings.dataSeed ?? settings.seed;
-  const selected = selectTrainingData(dataset.train, { validationFraction: settings.validationFraction, maxTrainExamples: settings.maxTrainExamples, seed: dataSeed });
+  const selected = selectTrainingData(dataset.train, {
+    validationFraction: settings.validationFraction,
+    maxTrainExamples: settings.maxTrainExamples,
+    seed: dataSeed,
+  });
   const stats = channelStats(selectExamples(dataset.train, selected.train));
   const plan = buildNasnetPlan(childNetworkOptions(job, dataset, settings));
   const totals = planTotals(plan);

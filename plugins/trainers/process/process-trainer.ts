@@ -1,6 +1,12 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
-import type { TrainerContext, TrainerFactory, TrainerPlugin, TrainingJob, TrainingResult } from '../../../core/runtime/trainer-plugin.ts';
+import type {
+  TrainerContext,
+  TrainerFactory,
+  TrainerPlugin,
+  TrainingJob,
+  TrainingResult,
+} from '../../../core/runtime/trainer-plugin.ts';
 import { cachedDatasetLoader } from '../../datasets/resolve.ts';
 import { DEFAULT_SETTING_KEYS, jobSettings, settingDefaults } from '../training-settings.ts';
 import { jobMessage } from './job-message.ts';
@@ -65,7 +71,12 @@ function findProgram(program: string, cwd: string, path = process.env.PATH ?? ''
     }
   };
   if (program.includes('/')) return runnable(resolve(cwd, program)) ? resolve(cwd, program) : null;
-  return path.split(delimiter).map((dir) => join(dir || '.', program)).find(runnable) ?? null;
+  return (
+    path
+      .split(delimiter)
+      .map((dir) => join(dir || '.', program))
+      .find(runnable) ?? null
+  );
 }
 
 function fail(reason: string): never {
@@ -74,31 +85,46 @@ function fail(reason: string): never {
 
 function seconds(options: Record<string, unknown>, key: string, fallback: number): number {
   const value = options[key] ?? fallback;
-  if (typeof value !== 'number' || !(value >= 0)) fail(`option ${key} must be a number of seconds >= 0 (got ${JSON.stringify(value)})`);
+  if (typeof value !== 'number' || !(value >= 0))
+    fail(`option ${key} must be a number of seconds >= 0 (got ${JSON.stringify(value)})`);
   return value * 1000;
 }
 
 /** Checks the options a config file or the command line gave, naming the one that is wrong. */
-export function processTrainerOptions(options: Record<string, unknown>, identity: { name: string; backend: string }): ProcessTrainerOptions {
+export function processTrainerOptions(
+  options: Record<string, unknown>,
+  identity: { name: string; backend: string },
+): ProcessTrainerOptions {
   const unknown = Object.keys(options).find((key) => !OPTION_KEYS.includes(key));
   if (unknown !== undefined) fail(`unknown option ${JSON.stringify(unknown)} (known: ${OPTION_KEYS.join(', ')})`);
   const { command, env = {}, cwd = process.cwd() } = options;
   if (!Array.isArray(command) || command.length === 0 || !command.every((part) => typeof part === 'string' && part.length > 0)) {
-    fail(`option command must be the program and its arguments as a non-empty list of strings, e.g. ["python3", "my_trainer.py"] (got ${JSON.stringify(command)}); on the command line: --trainer-command "python3 my_trainer.py"`);
+    fail(
+      `option command must be the program and its arguments as a non-empty list of strings, e.g. ["python3", "my_trainer.py"] (got ${JSON.stringify(command)}); on the command line: --trainer-command "python3 my_trainer.py"`,
+    );
   }
   if (typeof env !== 'object' || env === null || Array.isArray(env) || !Object.values(env).every((v) => typeof v === 'string')) {
     fail(`option env must be an object of strings (got ${JSON.stringify(env)})`);
   }
   if (typeof cwd !== 'string' || cwd.length === 0) fail(`option cwd must be a directory (got ${JSON.stringify(cwd)})`);
   const program = (command as string[])[0]!;
-  if (findProgram(program, cwd) === null) fail(`option command: no program ${JSON.stringify(program)} ${program.includes('/') ? 'there (or it is not executable)' : 'on PATH'}`);
+  if (findProgram(program, cwd) === null)
+    fail(
+      `option command: no program ${JSON.stringify(program)} ${program.includes('/') ? 'there (or it is not executable)' : 'on PATH'}`,
+    );
   const defaults = settingDefaults(options, 'process trainer:');
   return {
     ...identity,
-    spec: { command: command as string[], env: env as Record<string, string>, cwd, graceMs: seconds(options, 'graceSeconds', 10) },
+    spec: {
+      command: command as string[],
+      env: env as Record<string, string>,
+      cwd,
+      graceMs: seconds(options, 'graceSeconds', 10),
+    },
     timeoutMs: seconds(options, 'timeoutSeconds', 0),
     defaults,
   };
 }
 
-export const createTrainer: TrainerFactory = ({ options }) => new ProcessTrainer(processTrainerOptions(options, { name: 'process', backend: 'process' }));
+export const createTrainer: TrainerFactory = ({ options }) =>
+  new ProcessTrainer(processTrainerOptions(options, { name: 'process', backend: 'process' }));

@@ -26,7 +26,10 @@ const hello = Type.Object(
   { additionalProperties: true },
 );
 
-const progress = Type.Object({ epoch: Type.Integer({ minimum: 1 }), epochs: Type.Integer({ minimum: 1 }), metrics }, { additionalProperties: false });
+const progress = Type.Object(
+  { epoch: Type.Integer({ minimum: 1 }), epochs: Type.Integer({ minimum: 1 }), metrics },
+  { additionalProperties: false },
+);
 
 // what the events record of a training, with the device the program must name
 const result = Type.Object({ ...trainingResult, device: text }, { additionalProperties: false });
@@ -41,7 +44,11 @@ const line = Type.Union([
 ]);
 
 export type Hello = Static<typeof hello>;
-export type ChildLine = { hello: Hello } | { progress: TrainingProgress } | { result: TrainingResult } | { failure: { message: string; retryable: boolean } };
+export type ChildLine =
+  | { hello: Hello }
+  | { progress: TrainingProgress }
+  | { result: TrainingResult }
+  | { failure: { message: string; retryable: boolean } };
 
 const checkLine = Compile(line);
 const KINDS = ['hello', 'progress', 'result', 'failure'] as const;
@@ -60,16 +67,28 @@ export function parseChildLine(raw: string): ChildLine {
   try {
     value = JSON.parse(raw);
   } catch {
-    throw new ProtocolError(`printed a line that is not JSON on stdout: ${excerpt(raw)} (stdout carries protocol lines only; write logs to stderr)`);
+    throw new ProtocolError(
+      `printed a line that is not JSON on stdout: ${excerpt(raw)} (stdout carries protocol lines only; write logs to stderr)`,
+    );
   }
   if (checkLine.Check(value)) return value as ChildLine;
   const kind = typeof value === 'object' && value !== null ? KINDS.find((k) => k in value) : undefined;
-  if (!kind) throw new ProtocolError(`printed ${excerpt(raw)}, which is none of {"hello"}, {"progress"}, {"result"}, {"failure"}`);
+  if (!kind)
+    throw new ProtocolError(`printed ${excerpt(raw)}, which is none of {"hello"}, {"progress"}, {"result"}, {"failure"}`);
   const inner = (value as Record<string, unknown>)[kind];
-  const spoken = kind === 'hello' && typeof inner === 'object' && inner !== null ? (inner as { protocol?: unknown }).protocol : PROTOCOL_VERSION;
-  if (spoken !== PROTOCOL_VERSION) throw new ProtocolError(`speaks protocol ${JSON.stringify(spoken)}; this nasnet speaks protocol ${PROTOCOL_VERSION}`);
+  const spoken =
+    kind === 'hello' && typeof inner === 'object' && inner !== null
+      ? (inner as { protocol?: unknown }).protocol
+      : PROTOCOL_VERSION;
+  if (spoken !== PROTOCOL_VERSION)
+    throw new ProtocolError(`speaks protocol ${JSON.stringify(spoken)}; this nasnet speaks protocol ${PROTOCOL_VERSION}`);
   const error = schemaOf[kind].Errors(inner)[0];
-  const field = error ? error.instancePath.slice(1).replaceAll('/', '.') || ((error.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '') : '';
-  const why = error ? `${field ? `${kind}.${field}` : kind} ${error.keyword === 'boolean' ? 'is not a known field' : error.message}` : `has fields beside "${kind}"`;
+  const field = error
+    ? error.instancePath.slice(1).replaceAll('/', '.') ||
+      ((error.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '')
+    : '';
+  const why = error
+    ? `${field ? `${kind}.${field}` : kind} ${error.keyword === 'boolean' ? 'is not a known field' : error.message}`
+    : `has fields beside "${kind}"`;
   throw new ProtocolError(`printed a ${kind} line that breaks protocol ${PROTOCOL_VERSION}: ${why} (in ${excerpt(raw)})`);
 }

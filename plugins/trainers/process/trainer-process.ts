@@ -40,8 +40,16 @@ export class TrainerProcess {
   readonly done: Promise<void>;
 
   constructor(readonly spec: ProcessSpec) {
-    const [file, ...args] = process.platform === 'linux' && existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...spec.command] : spec.command;
-    this.child = spawn(file!, args, { cwd: spec.cwd, env: { ...process.env, ...spec.env }, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    const [file, ...args] =
+      process.platform === 'linux' && existsSync(SETPRIV)
+        ? [SETPRIV, '--pdeathsig', 'KILL', '--', ...spec.command]
+        : spec.command;
+    this.child = spawn(file!, args, {
+      cwd: spec.cwd,
+      env: { ...process.env, ...spec.env },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.child.stdin.on('error', () => undefined); // a program that exits early closes the pipe: its exit is what is reported
     this.child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
@@ -69,9 +77,13 @@ export class TrainerProcess {
 
   /** Sends one job and waits for its result; every way it can go wrong is a TrainingFailure. */
   run(message: object, context: TrainerContext, timeoutMs: number): Promise<TrainingResult> {
-    if (this.exited !== null || this.broken !== null) return Promise.reject(new TrainingFailure(`${this.describe()} ${this.exited ?? this.broken}`, true));
+    if (this.exited !== null || this.broken !== null)
+      return Promise.reject(new TrainingFailure(`${this.describe()} ${this.exited ?? this.broken}`, true));
     return new Promise<TrainingResult>((resolve, reject) => {
-      const timer = timeoutMs > 0 ? setTimeout(() => this.abandon(`${this.describe()} wrote no result within ${timeoutMs / 1000} s`, true), timeoutMs) : null;
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => this.abandon(`${this.describe()} wrote no result within ${timeoutMs / 1000} s`, true), timeoutMs)
+          : null;
       const onAbort = () => this.abandon('training was aborted', true, 'AbortError');
       context.signal.addEventListener('abort', onAbort, { once: true });
       this.hold(true);
@@ -96,7 +108,10 @@ export class TrainerProcess {
    * close() would hang on exit); one training must, until its result is in.
    */
   private hold(busy: boolean): void {
-    for (const handle of [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as Array<{ ref?: () => void; unref?: () => void }>) {
+    for (const handle of [this.child, this.child.stdin, this.child.stdout, this.child.stderr] as Array<{
+      ref?: () => void;
+      unref?: () => void;
+    }>) {
       if (busy) handle.ref?.();
       else handle.unref?.();
     }

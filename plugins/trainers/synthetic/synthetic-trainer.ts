@@ -32,7 +32,12 @@ export interface SyntheticOptions {
  */
 export function syntheticTarget(targetSeed: number): Genotype {
   const digest = createHash('sha256').update(`synthetic-target/${targetSeed}`).digest();
-  const rng = xoroshiro128plusFromState([digest.readInt32BE(0), digest.readInt32BE(4), digest.readInt32BE(8), digest.readInt32BE(12)]);
+  const rng = xoroshiro128plusFromState([
+    digest.readInt32BE(0),
+    digest.readInt32BE(4),
+    digest.readInt32BE(8),
+    digest.readInt32BE(12),
+  ]);
   return decodeActions(DECISIONS.map((decision) => uniformInt(rng, 0, decision.choices - 1)));
 }
 
@@ -47,7 +52,9 @@ function parseOptions(options: Record<string, unknown>): SyntheticOptions {
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     if (!Object.hasOwn(OPTION_RULES, key)) {
-      throw new RangeError(`synthetic trainer: unknown option ${JSON.stringify(key)} (known: ${Object.keys(OPTION_RULES).join(', ')})`);
+      throw new RangeError(
+        `synthetic trainer: unknown option ${JSON.stringify(key)} (known: ${Object.keys(OPTION_RULES).join(', ')})`,
+      );
     }
     const rule = OPTION_RULES[key as keyof SyntheticOptions];
     if (typeof value !== 'number' || !rule.ok(value)) {

@@ -29,7 +29,8 @@ export function automaticBackend(availability: Record<BackendChoice, Availabilit
   const passed: string[] = [];
   for (const choice of BACKENDS) {
     const { available, why } = availability[choice];
-    if (available === null) return { backend: null, reason: [...passed, `cannot tell whether ${choice} would start: ${why}`].join(', ') };
+    if (available === null)
+      return { backend: null, reason: [...passed, `cannot tell whether ${choice} would start: ${why}`].join(', ') };
     if (available) return { backend: choice, reason: passed.length > 0 ? `${passed.join(', ')}; ${why}` : why };
     passed.push(why);
   }
@@ -71,7 +72,7 @@ async function probeWebGpu(): Promise<void> {
     const fault = await closeScope();
     if (fault) emit({ computes: false, detail: `tfjs's webgpu backend: the device reported ${fault}` });
     else if (sum[0] !== 2 || sum[1] !== 2) emit({ computes: false, detail: `tfjs's webgpu backend computes 1 + 1 = ${sum[0]}` });
-    else emit({ computes: true, detail: 'tfjs\'s webgpu backend computes on it' });
+    else emit({ computes: true, detail: "tfjs's webgpu backend computes on it" });
   } catch (error) {
     emit({ computes: false, detail: `tfjs's webgpu backend does not start: ${(error as Error).message}` });
   }

@@ -124,11 +124,13 @@ export class NetworkModel {
   }
 
   forward(images: Tensor4D, options: ForwardOptions): ForwardResult {
-    const { tf, plan } = this;
+    const { plan } = this;
     const values: Array<Tensor | undefined> = new Array(plan.nodes.length);
     const batchStats: ForwardResult['batchStats'] = [];
     // computed once per model: forward runs every step
-    const wanted = options.aux ? (this.withAux ??= reachableNodes(plan, { auxHead: true })) : (this.withoutAux ??= reachableNodes(plan));
+    const wanted = options.aux
+      ? (this.withAux ??= reachableNodes(plan, { auxHead: true }))
+      : (this.withoutAux ??= reachableNodes(plan));
     for (const node of plan.nodes) {
       if (!wanted.has(node.id)) continue;
       values[node.id] = node.kind === 'input' ? images : this.apply(node, values, options, batchStats);
@@ -167,7 +169,12 @@ export class NetworkModel {
     this.weights.clear();
   }
 
-  private apply(node: PlanNode, values: Array<Tensor | undefined>, options: ForwardOptions, batchStats: ForwardResult['batchStats']): Tensor {
+  private apply(
+    node: PlanNode,
+    values: Array<Tensor | undefined>,
+    options: ForwardOptions,
+    batchStats: ForwardResult['batchStats'],
+  ): Tensor {
     const { tf } = this;
     const input = (id: number) => values[id] as Tensor4D;
     switch (node.kind) {
@@ -182,7 +189,14 @@ export class NetworkModel {
       }
       case 'depthwise': {
         const w = this.weights.get(node.id)!;
-        return tf.depthwiseConv2d(input(node.input), w.kernel as tfTypes.Tensor4D, node.stride, node.padding, 'NHWC', node.dilation);
+        return tf.depthwiseConv2d(
+          input(node.input),
+          w.kernel as tfTypes.Tensor4D,
+          node.stride,
+          node.padding,
+          'NHWC',
+          node.dilation,
+        );
       }
       case 'batchnorm': {
         const w = this.weights.get(node.id)!;
@@ -206,7 +220,14 @@ export class NetworkModel {
       case 'shift': {
         const x = input(node.input);
         const [n, h, w, c] = x.shape;
-        return tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]).slice([0, 1, 1, 0], [n, h, w, c]);
+        return tf
+          .pad(x, [
+            [0, 0],
+            [0, 1],
+            [0, 1],
+            [0, 0],
+          ])
+          .slice([0, 1, 1, 0], [n, h, w, c]);
       }
       case 'add':
         return sumTensors(tf, node.inputs.map(input));
@@ -217,7 +238,9 @@ export class NetworkModel {
         const drop = options.training ? (options.dropProbability?.(node.cell) ?? 0) : 0;
         if (drop <= 0) return x;
         const keep = 1 - drop;
-        const mask = tf.floor(tf.randomUniform([x.shape[0], 1, 1, 1], 0, 1, 'float32', (options.seed ?? 0) * 7919 + node.id).add(keep));
+        const mask = tf.floor(
+          tf.randomUniform([x.shape[0], 1, 1, 1], 0, 1, 'float32', (options.seed ?? 0) * 7919 + node.id).add(keep),
+        );
         return x.mul(mask.div(keep));
       }
       case 'globalAvgPool':
@@ -225,7 +248,10 @@ export class NetworkModel {
       case 'dense': {
         const w = this.weights.get(node.id)!;
         const x = input(node.input);
-        return tf.matMul(x.reshape([x.shape[0], -1]), w.kernel as tfTypes.Tensor2D).add(w.bias!).reshape([x.shape[0], 1, 1, -1]);
+        return tf
+          .matMul(x.reshape([x.shape[0], -1]), w.kernel as tfTypes.Tensor2D)
+          .add(w.bias!)
+          .reshape([x.shape[0], 1, 1, -1]);
       }
     }
   }

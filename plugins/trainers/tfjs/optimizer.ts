@@ -15,7 +15,10 @@ export interface ScheduledOptimizer {
  * last steps keep moving the weights, so the reward depends on where the run happened to
  * stop more than on the cell.
  */
-export function scheduledOptimizer(tf: Tf, settings: Pick<TrainSettings, 'optimizer' | 'learningRate' | 'momentum' | 'learningRateSchedule'>): ScheduledOptimizer {
+export function scheduledOptimizer(
+  tf: Tf,
+  settings: Pick<TrainSettings, 'optimizer' | 'learningRate' | 'momentum' | 'learningRateSchedule'>,
+): ScheduledOptimizer {
   const { learningRate } = settings;
   const optimizer = settings.optimizer === 'sgd' ? tf.train.momentum(learningRate, settings.momentum) : adam(tf, learningRate);
   return {

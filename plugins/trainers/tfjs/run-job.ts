@@ -21,12 +21,6 @@ export class JobRunner {
     const settings = jobSettings(this.defaults, job);
     const dataset = this.dataset(job.dataset);
     const { imageShape: _shape, classes: _classes, ...network } = childNetworkOptions(job, dataset, settings);
-    return trainNetwork(
-      this.runtime,
-      dataset,
-      network,
-      settings,
-      { signal: context.signal, progress: context.progress },
-    );
+    return trainNetwork(this.runtime, dataset, network, settings, { signal: context.signal, progress: context.progress });
   }
 }

@@ -86,11 +86,15 @@ async function loadWebGpu(automatic: boolean): Promise<TfRuntime> {
     if (!(name in globalThis)) Object.defineProperty(globalThis, name, value);
   }
   const navigator = ((globalThis as { navigator?: object }).navigator ??= {});
-  Object.defineProperty(navigator, 'gpu', { value: { requestAdapter: async () => found.adapter, wgslLanguageFeatures: found.gpu.wgslLanguageFeatures }, configurable: true });
+  Object.defineProperty(navigator, 'gpu', {
+    value: { requestAdapter: async () => found.adapter, wgslLanguageFeatures: found.gpu.wgslLanguageFeatures },
+    configurable: true,
+  });
   const tf = (await import('@tensorflow/tfjs')) as Tf;
   tf.env().set('PROD', true);
   await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) throw new BackendUnavailableError('webgpu', `the webgpu backend failed to start on ${deviceName(found.description)}`);
+  if (!(await tf.setBackend('webgpu')))
+    throw new BackendUnavailableError('webgpu', `the webgpu backend failed to start on ${deviceName(found.description)}`);
   const { limits } = found.description;
   const device = (tf.backend() as unknown as { device: GPUDevice }).device;
   let lost: string | null = null;
@@ -119,9 +123,19 @@ async function loadWebGpu(automatic: boolean): Promise<TfRuntime> {
 async function start(choice: BackendChoice, automatic: boolean): Promise<TfRuntime> {
   if (choice === 'tensorflow-gpu' || choice === 'tensorflow') {
     const tf = await tryImport(choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
-    if (!tf) throw new BackendUnavailableError(choice, `@tensorflow/tfjs-node${choice === 'tensorflow-gpu' ? '-gpu' : ''} is not installed (its install step downloads libtensorflow)`);
+    if (!tf)
+      throw new BackendUnavailableError(
+        choice,
+        `@tensorflow/tfjs-node${choice === 'tensorflow-gpu' ? '-gpu' : ''} is not installed (its install step downloads libtensorflow)`,
+      );
     await tf.setBackend('tensorflow');
-    return { tf, backend: choice, device: choice === 'tensorflow-gpu' ? 'CUDA GPU (libtensorflow)' : 'CPU (libtensorflow)', memory: WASM_MEMORY, errorScope: noScope };
+    return {
+      tf,
+      backend: choice,
+      device: choice === 'tensorflow-gpu' ? 'CUDA GPU (libtensorflow)' : 'CPU (libtensorflow)',
+      memory: WASM_MEMORY,
+      errorScope: noScope,
+    };
   }
   if (choice === 'webgpu') return loadWebGpu(automatic);
   const tf = (await import('@tensorflow/tfjs')) as Tf;

@@ -16,7 +16,8 @@ export const createTrainer: TrainerFactory = ({ concurrency, options }: TrainerO
     throw new RangeError(`tfjs trainer: concurrency must be a whole number >= 1 (got ${JSON.stringify(concurrency)})`);
   }
   const unknown = Object.keys(options).find((key) => !OPTION_KEYS.includes(key));
-  if (unknown !== undefined) throw new RangeError(`tfjs trainer: unknown option ${JSON.stringify(unknown)} (known: ${OPTION_KEYS.join(', ')})`);
+  if (unknown !== undefined)
+    throw new RangeError(`tfjs trainer: unknown option ${JSON.stringify(unknown)} (known: ${OPTION_KEYS.join(', ')})`);
   const { backend } = options;
   if (backend !== undefined && (typeof backend !== 'string' || !(BACKENDS as readonly string[]).includes(backend))) {
     throw new RangeError(`tfjs trainer option backend must be one of ${BACKENDS.join(', ')} (got ${JSON.stringify(backend)})`);

@@ -15,7 +15,6 @@ import { sumTensors } from './sum-tensors.ts';
 import type { MemoryLimits, TfRuntime } from './tf-runtime.ts';
 import type { TrainSettings } from '../training-settings.ts';
 
-
 /**
  * Trains one child network and measures it. The reward is the accuracy on examples held out
  * of the training set, never the test set. Throws TrainingFailure (not retryable) when the
@@ -31,7 +30,11 @@ export async function trainNetwork(
   const { tf } = runtime;
   const started = performance.now();
   const dataSeed = settings.dataSeed ?? settings.seed;
-  const selected = selectTrainingData(dataset.train, { validationFraction: settings.validationFraction, maxTrainExamples: settings.maxTrainExamples, seed: dataSeed });
+  const selected = selectTrainingData(dataset.train, {
+    validationFraction: settings.validationFraction,
+    maxTrainExamples: settings.maxTrainExamples,
+    seed: dataSeed,
+  });
   const train = selectExamples(dataset.train, selected.train);
   const validation = selectExamples(dataset.train, selected.validation);
   const stats = channelStats(train);
@@ -50,7 +53,13 @@ export async function trainNetwork(
   // Evaluation with batch statistics recalibrated on training images (or the moving averages).
   const evaluateOn = async (split: Split, epoch: number) => {
     if (settings.batchNormRecalibration > 0) {
-      const images = batches(train, { batchSize: RECALIBRATION_BATCH, shuffle: true, seed: settings.seed, epoch: RECALIBRATION_EPOCH + epoch, normalise: stats });
+      const images = batches(train, {
+        batchSize: RECALIBRATION_BATCH,
+        shuffle: true,
+        seed: settings.seed,
+        epoch: RECALIBRATION_EPOCH + epoch,
+        normalise: stats,
+      });
       recalibrationImages = recalibrateBatchNorm(runtime.tf, model, images, settings.batchNormRecalibration);
     }
     return evaluate(runtime, model, split, stats, settings.batchSize);
@@ -61,12 +70,22 @@ export async function trainNetwork(
       let correct = 0;
       let seen = 0;
       const epochStart = performance.now();
-      for (const batch of batches(train, { batchSize: settings.batchSize, shuffle: true, seed: settings.seed, epoch, augment, normalise: stats })) {
+      for (const batch of batches(train, {
+        batchSize: settings.batchSize,
+        shuffle: true,
+        seed: settings.seed,
+        epoch,
+        augment,
+        normalise: stats,
+      })) {
         if (hooks.signal?.aborted) throw aborted();
         schedule(step / totalSteps);
         const { loss, hits } = await trainStep(runtime, model, optimizer, batch, settings, step / totalSteps, step);
         if (!Number.isFinite(loss)) {
-          throw new TrainingFailure(`the training loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}: the network diverged (try a smaller learning rate)`, false);
+          throw new TrainingFailure(
+            `the training loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}: the network diverged (try a smaller learning rate)`,
+            false,
+          );
         }
         lossSum += loss * batch.size;
         correct += hits;
@@ -190,7 +209,10 @@ async function stepOnDevice(
         let total: tfTypes.Scalar = crossEntropy;
         if (out.auxLogits) total = total.add(tf.losses.softmaxCrossEntropy(labels, out.auxLogits).mul(settings.auxWeight));
         if (settings.weightDecay > 0) {
-          const squares = sumTensors(tf, model.decayedVariables().map((v) => tf.sum(tf.square(v))));
+          const squares = sumTensors(
+            tf,
+            model.decayedVariables().map((v) => tf.sum(tf.square(v))),
+          );
           total = total.add(squares.mul(settings.weightDecay / 2));
         }
         const shared = total.mul(share) as tfTypes.Scalar;
@@ -220,11 +242,23 @@ async function stepOnDevice(
 }
 
 /** Accuracy on a split, counted on the device and read once at the end. */
-function evaluate(runtime: TfRuntime, model: NetworkModel, split: Split, stats: ChannelStats, batchSize: number): Promise<number> {
+function evaluate(
+  runtime: TfRuntime,
+  model: NetworkModel,
+  split: Split,
+  stats: ChannelStats,
+  batchSize: number,
+): Promise<number> {
   return checked(runtime, () => countCorrect(runtime, model, split, stats, batchSize));
 }
 
-async function countCorrect({ tf }: TfRuntime, model: NetworkModel, split: Split, stats: ChannelStats, batchSize: number): Promise<number> {
+async function countCorrect(
+  { tf }: TfRuntime,
+  model: NetworkModel,
+  split: Split,
+  stats: ChannelStats,
+  batchSize: number,
+): Promise<number> {
   const [h, w, c] = split.imageShape;
   let correct: tfTypes.Tensor = tf.scalar(0, 'int32');
   for (const batch of batches(split, { batchSize, normalise: stats })) {

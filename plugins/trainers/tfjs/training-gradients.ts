@@ -32,9 +32,14 @@ export function registerTrainingGradients(wasmKernelsActive?: () => boolean): vo
   if (gradientsRegistered) return;
   const conv = tf.getGradient(tf.Conv2D);
   const depthwise = tf.getGradient(tf.DepthwiseConv2dNative);
-  if (conv === undefined || depthwise === undefined) throw new Error('training gradients: tfjs gradients for Conv2D / DepthwiseConv2dNative are not registered');
+  if (conv === undefined || depthwise === undefined)
+    throw new Error('training gradients: tfjs gradients for Conv2D / DepthwiseConv2dNative are not registered');
   tf.registerGradient({ kernelName: tf.Conv2D, inputsToSave: ['x', 'filter'], gradFunc: conv2DGrad(conv) });
-  tf.registerGradient({ kernelName: tf.DepthwiseConv2dNative, inputsToSave: ['x', 'filter'], gradFunc: depthwiseGrad(depthwise) });
+  tf.registerGradient({
+    kernelName: tf.DepthwiseConv2dNative,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: depthwiseGrad(depthwise),
+  });
   tf.registerGradient({ kernelName: tf.Sum, inputsToSave: ['x'], gradFunc: sumGrad });
   tf.registerGradient({ kernelName: tf.Mean, inputsToSave: ['x'], gradFunc: meanGrad });
   gradientsRegistered = true;
@@ -80,14 +85,39 @@ const conv2DGrad =
     if (ourKernelsOnWasm()) {
       const dilations: [number, number] = [dh, dw];
       return {
-        x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, { ...common, inputShape: x.shape, dilations } as unknown as tf.NamedAttrMap),
-        filter: () => tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, { ...common, filterShape: filter.shape, dilations } as unknown as tf.NamedAttrMap),
+        x: () =>
+          tf
+            .engine()
+            .runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, {
+              ...common,
+              inputShape: x.shape,
+              dilations,
+            } as unknown as tf.NamedAttrMap),
+        filter: () =>
+          tf
+            .engine()
+            .runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
+              ...common,
+              filterShape: filter.shape,
+              dilations,
+            } as unknown as tf.NamedAttrMap),
       };
     }
     return {
-      x: () => tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, { ...common, inputShape: x.shape } as unknown as tf.NamedAttrMap),
+      x: () =>
+        tf
+          .engine()
+          .runKernel(tf.Conv2DBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, {
+            ...common,
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap),
       filter: () => {
-        const wide = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, { ...common, filterShape: dilatedShape(filter.shape, dh, dw) } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        const wide = tf
+          .engine()
+          .runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
+            ...common,
+            filterShape: dilatedShape(filter.shape, dh, dw),
+          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         return tf.stridedSlice(wide, [0, 0, 0, 0], wide.shape, [dh, dw, 1, 1]);
       },
     };
@@ -105,15 +135,40 @@ const depthwiseGrad =
     if (ourKernelsOnWasm()) {
       const dilations: [number, number] = [dh, dw];
       return {
-        x: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter }, { ...common, dilations, inputShape: x.shape } as unknown as tf.NamedAttrMap),
-        filter: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, { ...common, dilations, filterShape: filter.shape } as unknown as tf.NamedAttrMap),
+        x: () =>
+          tf
+            .engine()
+            .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter }, {
+              ...common,
+              dilations,
+              inputShape: x.shape,
+            } as unknown as tf.NamedAttrMap),
+        filter: () =>
+          tf
+            .engine()
+            .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, {
+              ...common,
+              dilations,
+              filterShape: filter.shape,
+            } as unknown as tf.NamedAttrMap),
       };
     }
     const undilated = { ...common, dilations: [1, 1] };
     return {
-      x: () => tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, { ...undilated, inputShape: x.shape } as unknown as tf.NamedAttrMap),
+      x: () =>
+        tf
+          .engine()
+          .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, {
+            ...undilated,
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap),
       filter: () => {
-        const wide = tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, { ...undilated, filterShape: dilatedShape(filter.shape, dh, dw) } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        const wide = tf
+          .engine()
+          .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, {
+            ...undilated,
+            filterShape: dilatedShape(filter.shape, dh, dw),
+          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         return tf.stridedSlice(wide, [0, 0, 0, 0], wide.shape, [dh, dw, 1, 1]);
       },
     };
@@ -130,8 +185,18 @@ function dilatedShape([KH, KW, A, B]: number[], dh: number, dw: number): [number
 export function dilateFilter(w: tf.Tensor4D, dh: number, dw: number): tf.Tensor4D {
   return tf.tidy((): tf.Tensor4D => {
     const [KH, KW, A, B] = w.shape;
-    const rows = tf.pad(tf.reshape(w, [KH, 1, KW, A * B]), [[0, 0], [0, dh - 1], [0, 0], [0, 0]]);
-    const columns = tf.pad(tf.reshape(rows, [KH * dh, KW, 1, A * B]), [[0, 0], [0, 0], [0, dw - 1], [0, 0]]);
+    const rows = tf.pad(tf.reshape(w, [KH, 1, KW, A * B]), [
+      [0, 0],
+      [0, dh - 1],
+      [0, 0],
+      [0, 0],
+    ]);
+    const columns = tf.pad(tf.reshape(rows, [KH * dh, KW, 1, A * B]), [
+      [0, 0],
+      [0, 0],
+      [0, dw - 1],
+      [0, 0],
+    ]);
     const wide: tf.Tensor4D = tf.reshape(columns, [KH * dh, KW * dw, A, B]);
     return tf.slice(wide, [0, 0, 0, 0], dilatedShape(w.shape, dh, dw));
   });

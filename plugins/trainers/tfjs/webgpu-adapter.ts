@@ -40,7 +40,13 @@ export class NoAdapterError extends Error {
 const SOFTWARE_NAMES = /llvmpipe|lavapipe|swiftshader|softpipe|warp|software/i;
 
 /** Dawn marks CPU adapters as fallback adapters; older drivers only say so in their names. */
-export function isSoftwareAdapter(info: { isFallbackAdapter?: boolean; architecture: string; device: string; description: string; vendor: string }): boolean {
+export function isSoftwareAdapter(info: {
+  isFallbackAdapter?: boolean;
+  architecture: string;
+  device: string;
+  description: string;
+  vendor: string;
+}): boolean {
   if (info.isFallbackAdapter) return true;
   return [info.architecture, info.device, info.description, info.vendor].some((text) => SOFTWARE_NAMES.test(text));
 }
@@ -68,7 +74,9 @@ function describe(adapter: GPUAdapter): AdapterDescription {
 export function deviceName(adapter: AdapterDescription): string {
   const name = adapter.description || adapter.device || adapter.vendor || 'unknown adapter';
   const detail = [adapter.vendor, adapter.architecture].filter(Boolean).join(' ');
-  return adapter.software ? `${name} (software WebGPU adapter, runs on the CPU)` : `${name} (${detail ? `${detail}, ` : ''}WebGPU)`;
+  return adapter.software
+    ? `${name} (software WebGPU adapter, runs on the CPU)`
+    : `${name} (${detail ? `${detail}, ` : ''}WebGPU)`;
 }
 
 /**
@@ -88,11 +96,15 @@ export async function findAdapter(options: { allowSoftware: boolean }): Promise<
   }
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) {
-    throw new NoAdapterError('no WebGPU adapter: no Vulkan driver that Dawn accepts (on Debian 12: mesa-vulkan-drivers and libvulkan1 from bookworm-backports for a software one; a GPU vendor\'s driver for a real one)');
+    throw new NoAdapterError(
+      "no WebGPU adapter: no Vulkan driver that Dawn accepts (on Debian 12: mesa-vulkan-drivers and libvulkan1 from bookworm-backports for a software one; a GPU vendor's driver for a real one)",
+    );
   }
   const description = describe(adapter);
   if (description.software && !options.allowSoftware) {
-    throw new NoAdapterError(`the only WebGPU adapter is a software one (${deviceName(description)}), slower than wasm; ask for it with --backend webgpu`);
+    throw new NoAdapterError(
+      `the only WebGPU adapter is a software one (${deviceName(description)}), slower than wasm; ask for it with --backend webgpu`,
+    );
   }
   return { gpu, globals, adapter, description };
 }

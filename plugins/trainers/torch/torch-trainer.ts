@@ -21,7 +21,11 @@ export function torchPython(env: Readonly<Record<string, string | undefined>> = 
  */
 export const createTrainer: TrainerFactory = ({ options }) => {
   const { python = torchPython(), ...rest } = options;
-  if ('command' in rest) throw new RangeError('torch trainer: option command is fixed (use --trainer process for a program of your own)');
-  if (typeof python !== 'string' || python.length === 0) throw new RangeError(`torch trainer: option python must be the path of a Python with torch (got ${JSON.stringify(python)})`);
-  return new ProcessTrainer(processTrainerOptions({ ...rest, command: [python, TORCH_TRAINER_SCRIPT] }, { name: 'torch', backend: 'pytorch' }));
+  if ('command' in rest)
+    throw new RangeError('torch trainer: option command is fixed (use --trainer process for a program of your own)');
+  if (typeof python !== 'string' || python.length === 0)
+    throw new RangeError(`torch trainer: option python must be the path of a Python with torch (got ${JSON.stringify(python)})`);
+  return new ProcessTrainer(
+    processTrainerOptions({ ...rest, command: [python, TORCH_TRAINER_SCRIPT] }, { name: 'torch', backend: 'pytorch' }),
+  );
 };

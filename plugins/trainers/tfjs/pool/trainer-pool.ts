@@ -67,7 +67,8 @@ export class TrainerPool implements TrainerPlugin {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const pending of this.queue.splice(0)) pending.reject(new TrainingFailure('the trainer pool closed before this job started', true));
+    for (const pending of this.queue.splice(0))
+      pending.reject(new TrainingFailure('the trainer pool closed before this job started', true));
     await Promise.all(this.slots.map((slot) => slot.worker.terminate()));
   }
 
@@ -133,7 +134,8 @@ export class TrainerPool implements TrainerPlugin {
   }
 
   private failQueued(reason: string): void {
-    for (const pending of this.queue.splice(0)) pending.reject(new TrainingFailure(`no trainer worker could start: ${reason}`, false));
+    for (const pending of this.queue.splice(0))
+      pending.reject(new TrainingFailure(`no trainer worker could start: ${reason}`, false));
   }
 
   private dispatch(): void {

@@ -22,7 +22,14 @@ function info(
   filterShape: [number, number, number, number],
   attrs: tf.Conv2DBackpropInputAttrs & Conv2DGradAttrs,
 ): tf.backend_util.Conv2DInfo {
-  return tf.backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode);
+  return tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
 }
 
 const shape4 = (t: tf.TensorInfo): [number, number, number, number] => {
@@ -109,7 +116,12 @@ export const conv2DBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) =
     tf.Conv2D,
     backend,
     { x: dyD, filter: wF },
-    { strides: [1, 1], pad: explicit(Math.max(0, top), Math.max(0, bottom), Math.max(0, left), Math.max(0, right)), dataFormat: 'NHWC', dilations: [dh, dw] },
+    {
+      strides: [1, 1],
+      pad: explicit(Math.max(0, top), Math.max(0, bottom), Math.max(0, left), Math.max(0, right)),
+      dataFormat: 'NHWC',
+      dilations: [dh, dw],
+    },
   );
   heap.free(wF);
   if (dyD !== dy) heap.free(dyD);
@@ -219,12 +231,27 @@ function isPointwise(x: tf.TensorInfo, filter: tf.TensorInfo, a: tf.Conv2DAttrs)
  * We pad explicitly so that the output is at least tfjs's shape and crop to that shape (which
  * is what the cpu backend computes) when XNNPACK's comes out larger.
  */
-function runStockConv(kernelName: string, backend: object, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap | undefined, depthwise: boolean): tf.TensorInfo {
+function runStockConv(
+  kernelName: string,
+  backend: object,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap | undefined,
+  depthwise: boolean,
+): tf.TensorInfo {
   const a = (attrs ?? {}) as unknown as tf.Conv2DAttrs;
   const x = inputs['x']!;
   const filter = inputs['filter']!;
-  if (attrs === undefined || a.dataFormat === 'NCHW' || (a.pad !== 'same' && typeof a.pad !== 'number')) return runStock(kernelName, backend, inputs, attrs);
-  const c = tf.backend_util.computeConv2DInfo(shape4(x), shape4(filter), a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise);
+  if (attrs === undefined || a.dataFormat === 'NCHW' || (a.pad !== 'same' && typeof a.pad !== 'number'))
+    return runStock(kernelName, backend, inputs, attrs);
+  const c = tf.backend_util.computeConv2DInfo(
+    shape4(x),
+    shape4(filter),
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    depthwise,
+  );
   const { top, left } = c.padInfo;
   const bottom = Math.max(0, (c.outHeight - 1) * c.strideHeight + c.effectiveFilterHeight - c.inHeight - top);
   const right = Math.max(0, (c.outWidth - 1) * c.strideWidth + c.effectiveFilterWidth - c.inWidth - left);
@@ -234,7 +261,12 @@ function runStockConv(kernelName: string, backend: object, inputs: tf.NamedTenso
   if (OHx === c.outHeight && OWx === c.outWidth) return out;
   const heap = Heap.of(backend);
   const cropped = heap.alloc(c.outShape);
-  copyBox(heap, [N, c.outHeight, c.outWidth, CO], { at: heap.address(out), strides: stridesOf([N, OHx, OWx, CO]) }, { at: heap.address(cropped), strides: stridesOf(c.outShape) });
+  copyBox(
+    heap,
+    [N, c.outHeight, c.outWidth, CO],
+    { at: heap.address(out), strides: stridesOf([N, OHx, OWx, CO]) },
+    { at: heap.address(cropped), strides: stridesOf(c.outShape) },
+  );
   heap.free(out);
   return cropped;
 }
@@ -252,11 +284,26 @@ export const conv2D: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return pointwise(Heap.of(backend), x, filter, undefined, false);
 };
 
-function pointwise(heap: Heap, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | undefined, relu: boolean): tf.TensorInfo {
+function pointwise(
+  heap: Heap,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  bias: tf.TensorInfo | undefined,
+  relu: boolean,
+): tf.TensorInfo {
   const [N, H, W, CI] = x.shape as [number, number, number, number];
   const CO = filter.shape[3]!;
   const y = heap.alloc([N, H, W, CO]);
-  heap.kernels.ab(heap.address(x), heap.address(filter), heap.address(y), N * H * W, CI, CO, bias === undefined ? 0 : heap.address(bias), relu ? 1 : 0);
+  heap.kernels.ab(
+    heap.address(x),
+    heap.address(filter),
+    heap.address(y),
+    N * H * W,
+    CI,
+    CO,
+    bias === undefined ? 0 : heap.address(bias),
+    relu ? 1 : 0,
+  );
   return y;
 }
 
@@ -271,7 +318,8 @@ export const fusedConv2D: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as tf.FusedConv2DAttrs;
   const CO = filter.shape[3]!;
   const plainBias = bias === undefined || (bias.shape.length === 1 && bias.shape[0] === CO);
-  if (!isPointwise(x, filter, a) || !plainBias || a.activation === 'prelu') return runStockConv(tf.FusedConv2D, backend, inputs, attrs, false);
+  if (!isPointwise(x, filter, a) || !plainBias || a.activation === 'prelu')
+    return runStockConv(tf.FusedConv2D, backend, inputs, attrs, false);
   if (a.activation === 'linear' || a.activation === 'relu' || a.activation === undefined) {
     return pointwise(Heap.of(backend), x, filter, bias, a.activation === 'relu');
   }
@@ -288,4 +336,5 @@ export const fusedConv2D: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /** FusedDepthwiseConv2D: the stock kernel, with its padding spelled out (runStockConv). */
-export const fusedDepthwiseConv2D: tf.KernelFunc = ({ inputs, backend, attrs }) => runStockConv(tf.FusedDepthwiseConv2D, backend, inputs, attrs, true);
+export const fusedDepthwiseConv2D: tf.KernelFunc = ({ inputs, backend, attrs }) =>
+  runStockConv(tf.FusedDepthwiseConv2D, backend, inputs, attrs, true);

@@ -30,7 +30,13 @@ export function copyBox(heap: Heap, dims: readonly number[], src: Side, dst: Sid
       const head = axes.slice(0, -1);
       copy4(heap, [{ n: blocks, s: B * inner.s, t: B * inner.t }, ...head, { n: B, s: inner.s, t: inner.t }], src.at, dst.at);
       const rest = inner.n - blocks * B;
-      if (rest > 0) copy4(heap, [...head, { n: rest, s: inner.s, t: inner.t }], src.at + 4 * blocks * B * inner.s, dst.at + 4 * blocks * B * inner.t);
+      if (rest > 0)
+        copy4(
+          heap,
+          [...head, { n: rest, s: inner.s, t: inner.t }],
+          src.at + 4 * blocks * B * inner.s,
+          dst.at + 4 * blocks * B * inner.t,
+        );
       return;
     }
   }
@@ -84,9 +90,20 @@ function copy4(heap: Heap, axes: readonly Axis[], srcAt: number, dstAt: number):
   const padded = [...Array.from({ length: 4 - axes.length }, (): Axis => ({ n: 1, s: 0, t: 0 })), ...axes];
   const [a0, a1, a2, a3] = padded as [Axis, Axis, Axis, Axis];
   heap.kernels.copy4(
-    srcAt, dstAt, a0.n, a1.n, a2.n, a3.n,
-    4 * a0.s, 4 * a1.s, 4 * a2.s, 4 * a3.s,
-    4 * a0.t, 4 * a1.t, 4 * a2.t, 4 * a3.t,
+    srcAt,
+    dstAt,
+    a0.n,
+    a1.n,
+    a2.n,
+    a3.n,
+    4 * a0.s,
+    4 * a1.s,
+    4 * a2.s,
+    4 * a3.s,
+    4 * a0.t,
+    4 * a1.t,
+    4 * a2.t,
+    4 * a3.t,
   );
 }
 

@@ -22,12 +22,9 @@ interface DepthwiseAttrs {
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
-function depthwiseInfo(
-  xShape: readonly number[],
-  filterShape: readonly number[],
-  a: DepthwiseAttrs,
-): tf.backend_util.Conv2DInfo {
-  if (xShape.length !== 4 || filterShape.length !== 4) throw new Error('wasm-kernels: depthwise convolution needs rank-4 x and filter');
+function depthwiseInfo(xShape: readonly number[], filterShape: readonly number[], a: DepthwiseAttrs): tf.backend_util.Conv2DInfo {
+  if (xShape.length !== 4 || filterShape.length !== 4)
+    throw new Error('wasm-kernels: depthwise convolution needs rank-4 x and filter');
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],
@@ -64,12 +61,34 @@ export const depthwiseConv2dNative: tf.KernelFunc = ({ inputs, backend, attrs })
   return y;
 };
 
-function forward(heap: Heap, x: tf.TensorInfo, filter: tf.TensorInfo, y: tf.TensorInfo, c: tf.backend_util.Conv2DInfo, C: number): void {
+function forward(
+  heap: Heap,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  y: tf.TensorInfo,
+  c: tf.backend_util.Conv2DInfo,
+  C: number,
+): void {
   heap.kernels.dw_forward(
-    heap.address(x), heap.address(filter), heap.address(y),
-    c.batchSize, c.inHeight, c.inWidth, C, c.outHeight, c.outWidth,
-    c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth,
-    c.padInfo.top, c.padInfo.left, 4 * c.filterWidth * C, 4 * C,
+    heap.address(x),
+    heap.address(filter),
+    heap.address(y),
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    C,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    4 * c.filterWidth * C,
+    4 * C,
   );
 }
 
@@ -94,13 +113,47 @@ export const depthwiseConv2dNativeBackpropInput: tf.KernelFunc = ({ inputs, back
   if (sh === 1 && sw === 1) {
     const last = w + 4 * ((KH - 1) * KW + (KW - 1)) * C;
     heap.kernels.dw_forward(
-      heap.address(dy), last, heap.address(dx), N, OH, OW, C, H, W, KH, KW, 1, 1, dh, dw,
-      (KH - 1) * dh - c.padInfo.top, (KW - 1) * dw - c.padInfo.left, -4 * KW * C, -4 * C,
+      heap.address(dy),
+      last,
+      heap.address(dx),
+      N,
+      OH,
+      OW,
+      C,
+      H,
+      W,
+      KH,
+      KW,
+      1,
+      1,
+      dh,
+      dw,
+      (KH - 1) * dh - c.padInfo.top,
+      (KW - 1) * dw - c.padInfo.left,
+      -4 * KW * C,
+      -4 * C,
     );
   } else {
     heap.kernels.dw_scatter(
-      heap.address(dy), w, heap.address(dx), N, H, W, C, OH, OW, KH, KW, sh, sw, dh, dw,
-      c.padInfo.top, c.padInfo.left, 4 * KW * C, 4 * C,
+      heap.address(dy),
+      w,
+      heap.address(dx),
+      N,
+      H,
+      W,
+      C,
+      OH,
+      OW,
+      KH,
+      KW,
+      sh,
+      sw,
+      dh,
+      dw,
+      c.padInfo.top,
+      c.padInfo.left,
+      4 * KW * C,
+      4 * C,
     );
   }
   if (M === 1) return dx;
@@ -127,9 +180,23 @@ export const depthwiseConv2dNativeBackpropFilter: tf.KernelFunc = ({ inputs, bac
   const xRep = M === 1 ? x : repeatChannels(heap, x, M);
   const dW = heap.alloc(a.filterShape, true);
   heap.kernels.dw_filter_grad(
-    heap.address(xRep), heap.address(dy), heap.address(dW),
-    c.batchSize, c.inHeight, c.inWidth, C, c.outHeight, c.outWidth, c.filterHeight, c.filterWidth,
-    c.strideHeight, c.strideWidth, c.dilationHeight, c.dilationWidth, c.padInfo.top, c.padInfo.left,
+    heap.address(xRep),
+    heap.address(dy),
+    heap.address(dW),
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    C,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
   );
   if (xRep !== x) heap.free(xRep);
   return dW;
@@ -139,6 +206,11 @@ export const depthwiseConv2dNativeBackpropFilter: tf.KernelFunc = ({ inputs, bac
 function repeatChannels(heap: Heap, x: tf.TensorInfo, M: number): tf.TensorInfo {
   const [N, H, W, C] = x.shape as [number, number, number, number];
   const rep = heap.alloc([N, H, W, C * M]);
-  copyBox(heap, [N * H * W, C, M], { at: heap.address(x), strides: [C, 1, 0] }, { at: heap.address(rep), strides: stridesOf([N * H * W, C, M]) });
+  copyBox(
+    heap,
+    [N * H * W, C, M],
+    { at: heap.address(x), strides: [C, 1, 0] },
+    { at: heap.address(rep), strides: stridesOf([N * H * W, C, M]) },
+  );
   return rep;
 }

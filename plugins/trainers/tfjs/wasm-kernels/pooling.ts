@@ -9,10 +9,22 @@ import { Heap } from './heap.ts';
 
 function poolInfo(
   input: tf.TensorInfo,
-  a: { filterSize: [number, number] | number; strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil' },
+  a: {
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  },
 ): tf.backend_util.Conv2DInfo {
   if (input.shape.length !== 4) throw new Error('wasm-kernels: pooling gradient needs a rank-4 input');
-  return tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  return tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
 }
 
 /**
@@ -27,8 +39,22 @@ export const avgPoolGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const c = poolInfo(input, attrs as unknown as tf.AvgPoolGradAttrs);
   const dx = heap.alloc(input.shape, true);
   heap.kernels.avg_pool_grad(
-    heap.address(dy), heap.address(dx), c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth,
-    c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, 1, 1, c.padInfo.top, c.padInfo.left,
+    heap.address(dy),
+    heap.address(dx),
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    1,
+    1,
+    c.padInfo.top,
+    c.padInfo.left,
     1 / (c.filterHeight * c.filterWidth),
   );
   return dx;
@@ -42,8 +68,23 @@ export const maxPoolGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const c = poolInfo(input, attrs as unknown as tf.MaxPoolGradAttrs);
   const dx = heap.alloc(input.shape, true);
   heap.kernels.max_pool_grad(
-    heap.address(input), heap.address(dy), heap.address(dx), c.batchSize, c.inHeight, c.inWidth, c.inChannels,
-    c.outHeight, c.outWidth, c.filterHeight, c.filterWidth, c.strideHeight, c.strideWidth, 1, 1, c.padInfo.top, c.padInfo.left,
+    heap.address(input),
+    heap.address(dy),
+    heap.address(dx),
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.outHeight,
+    c.outWidth,
+    c.filterHeight,
+    c.filterWidth,
+    c.strideHeight,
+    c.strideWidth,
+    1,
+    1,
+    c.padInfo.top,
+    c.padInfo.left,
   );
   return dx;
 };

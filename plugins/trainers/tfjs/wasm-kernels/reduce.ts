@@ -17,7 +17,12 @@ function reduceAlongRows(kernelName: string, scaleBy: (rows: number) => number):
     if (plan === undefined) return runStock(kernelName, backend, inputs, attrs);
     const heap = Heap.of(backend);
     const { outer, rows, inner, axes } = plan;
-    const outShape = keepDims ? tf.backend_util.expandShapeToKeepDim(x.shape.filter((_, i) => !axes.includes(i)), axes) : x.shape.filter((_, i) => !axes.includes(i));
+    const outShape = keepDims
+      ? tf.backend_util.expandShapeToKeepDim(
+          x.shape.filter((_, i) => !axes.includes(i)),
+          axes,
+        )
+      : x.shape.filter((_, i) => !axes.includes(i));
     const out = heap.alloc(outShape);
     const xAt = heap.address(x);
     const outAt = heap.address(out);
@@ -28,7 +33,10 @@ function reduceAlongRows(kernelName: string, scaleBy: (rows: number) => number):
 }
 
 /** [outer, rows, inner] view of x for a reduction over consecutive non-innermost axes. */
-function planRows(shape: readonly number[], axis: number | number[]): { outer: number; rows: number; inner: number; axes: number[] } | undefined {
+function planRows(
+  shape: readonly number[],
+  axis: number | number[],
+): { outer: number; rows: number; inner: number; axes: number[] } | undefined {
   const axes = [...new Set(tf.util.parseAxisParam(axis, shape as number[]))].sort((a, b) => a - b);
   if (axes.length === 0) return undefined;
   const first = axes[0]!;

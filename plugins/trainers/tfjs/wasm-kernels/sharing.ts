@@ -42,7 +42,8 @@ export const cast: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 export const tile: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs['x']!;
   const { reps } = attrs as unknown as tf.TileAttrs;
-  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || reps.length !== x.shape.length) return runStock(tf.Tile, backend, inputs, attrs);
+  if ((x.dtype !== 'float32' && x.dtype !== 'int32') || reps.length !== x.shape.length)
+    return runStock(tf.Tile, backend, inputs, attrs);
   const dims: number[] = [];
   const src: number[] = [];
   const outShape = x.shape.map((n, i) => n * reps[i]!);

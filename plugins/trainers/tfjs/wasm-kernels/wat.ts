@@ -37,8 +37,7 @@ const zero = (w: Width): string => (w.vector ? '(v128.const i32x4 0 0 0 0)' : '(
 const reg = (w: Width, name: string, r: number): string => `${name}${w.vector ? 'v' : 's'}${r}`;
 const regLocals = (name: string): string =>
   [0, 1, 2, 3].map((r) => `(local $${name}v${r} v128)`).join(' ') + ` (local $${name}s0 f32)`;
-const forRegs = (w: Width, f: (r: number) => string): string =>
-  Array.from({ length: w.regs }, (_, r) => f(r)).join('\n');
+const forRegs = (w: Width, f: (r: number) => string): string => Array.from({ length: w.regs }, (_, r) => f(r)).join('\n');
 
 const get = (name: string): string => `(local.get $${name})`;
 const set = (name: string, value: string): string => `(local.set $${name} ${value})`;
@@ -212,9 +211,7 @@ const dwScatter = `(func (export "dw_scatter")
         forRegs(w, (r) => set(reg(w, 'g', r), ld(w, addI(get('o'), get('cb')), r))),
         forEachTap(
           true,
-          forRegs(w, (r) =>
-            st(w, get('xp'), r, add(w, ld(w, get('xp'), r), mul(w, get(reg(w, 'g', r)), ld(w, get('wp'), r)))),
-          ),
+          forRegs(w, (r) => st(w, get('xp'), r, add(w, ld(w, get('xp'), r), mul(w, get(reg(w, 'g', r)), ld(w, get('wp'), r))))),
         ),
       ].join('\n'),
     ),
@@ -235,10 +232,11 @@ const avgPoolGrad = `(func (export "avg_pool_grad")
     false,
     channelBlocks(get('pix'), (w) =>
       [
-        forRegs(w, (r) =>
-          set(reg(w, 'g', r), mul(w, ld(w, addI(get('o'), get('cb')), r), w.vector ? get('m') : get('mult'))),
+        forRegs(w, (r) => set(reg(w, 'g', r), mul(w, ld(w, addI(get('o'), get('cb')), r), w.vector ? get('m') : get('mult')))),
+        forEachTap(
+          false,
+          forRegs(w, (r) => st(w, get('xp'), r, add(w, ld(w, get('xp'), r), get(reg(w, 'g', r))))),
         ),
-        forEachTap(false, forRegs(w, (r) => st(w, get('xp'), r, add(w, ld(w, get('xp'), r), get(reg(w, 'g', r)))))),
       ].join('\n'),
     ),
   )})`;
@@ -261,12 +259,12 @@ const maxPoolGrad = `(func (export "max_pool_grad")
     channelBlocks(
       get('pix'),
       (w) => {
-      if (w.vector) {
-        const lane = (l: number): string => `${set('p', `(i32x4.extract_lane ${l} ${get('pos')})`)}
+        if (w.vector) {
+          const lane = (l: number): string => `${set('p', `(i32x4.extract_lane ${l} ${get('pos')})`)}
           (if (i32.ge_s ${get('p')} (i32.const 0)) (then
             ${set('p', addI(get('dx'), get('p')))}
             (f32.store ${get('p')} (f32.add (f32.load ${get('p')}) (f32x4.extract_lane ${l} ${get('g')})))))`;
-        return `${set('best', '(v128.const f32x4 -inf -inf -inf -inf)')}
+          return `${set('best', '(v128.const f32x4 -inf -inf -inf -inf)')}
           ${set('pos', '(v128.const i32x4 -1 -1 -1 -1)')}
           ${forEachTap(
             false,
@@ -277,8 +275,8 @@ const maxPoolGrad = `(func (export "max_pool_grad")
           )}
           ${set('g', `(v128.load ${addI(get('o'), get('cb'))})`)}
           ${[0, 1, 2, 3].map(lane).join('\n')}`;
-      }
-      return `${set('bests', '(f32.const -inf)')}
+        }
+        return `${set('bests', '(f32.const -inf)')}
         ${set('poss', i32(-1))}
         ${forEachTap(
           false,
@@ -456,7 +454,9 @@ function atbTile(rows: number, w: Width, vecs: number): string {
   text.push(set('bp', addI(get('bChunk'), get('nb'))));
   const step: string[] = [];
   for (let r = 0; r < rows; r++) {
-    step.push(set(aReg(r), w.vector ? `(v128.load32_splat offset=${4 * r} ${get('ap')})` : `(f32.load offset=${4 * r} ${get('ap')})`));
+    step.push(
+      set(aReg(r), w.vector ? `(v128.load32_splat offset=${4 * r} ${get('ap')})` : `(f32.load offset=${4 * r} ${get('ap')})`),
+    );
   }
   for (let k = 0; k < vecs; k++) step.push(set(bReg(k), ld(w, get('bp'), k)));
   for (let r = 0; r < rows; r++) {
