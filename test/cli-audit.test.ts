@@ -90,6 +90,17 @@ describe('nasnet audit and nasnet genotype', () => {
       JSON.stringify({ ...NASNET_A, normal: [...NASNET_A.normal.slice(0, 4), ['sep_conv3x3', 6, 'identity', 0, 'add']] }),
     );
     await assert.rejects(run(NASNET, ['genotype', file]), /normal cell, block 4, inputA: must be <= 5 \(got 6\)/);
+    // DARTS interchange: the export reads back as the same cell pair, as a file or as the text itself
+    const darts = (await run(NASNET, ['genotype', 'nasnet-a', '--format', 'darts'])).stdout;
+    assert.match(darts, /^Genotype\(normal=\[\('sep_conv_5x5', 1\), \('sep_conv_3x3', 0\), /);
+    const dartsFile = join(dir, 'nasnet.genotype.py');
+    await writeFile(dartsFile, darts);
+    assert.deepEqual(JSON.parse((await run(NASNET, ['genotype', dartsFile, '--format', 'json'])).stdout), NASNET_A);
+    assert.equal((await run(NASNET, ['genotype', darts.trim(), '--format', 'darts'])).stdout, darts);
+    await assert.rejects(
+      run(NASNET, ['genotype', darts.replace("('sep_conv_3x3', 0)", "('none', 0)")]),
+      /normal cell, block 0, opB: DARTS op none is not one of nasnet's 13 operations/,
+    );
     await assert.rejects(
       run(NASNET, ['genotype', 'nasnet-a', '--format', 'png']),
       /--format must be one of text, json, dot, darts, hash, canonical/,

@@ -1,3 +1,4 @@
+import { DARTS_V2 } from '../core/search-space/reference-cells.ts';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -100,6 +101,7 @@ describe('resolving --genotype', () => {
   it('loads nasnet-a and files without opening the store', async () => {
     const never = async (): Promise<SqliteEventStore> => assert.fail('the store must not be opened');
     assert.deepEqual(await resolveGenotypeSource('nasnet-a', never), { source: 'nasnet-a', genotype: NASNET_A, reward: null });
+    assert.deepEqual((await resolveGenotypeSource('darts-v2', never)).genotype, DARTS_V2);
     await assert.rejects(resolveGenotypeSource(join(dir, 'none.json'), never), /cannot read genotype file/);
   });
 

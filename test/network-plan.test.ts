@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { DECISIONS, decodeActions } from '../core/search-space/actions.ts';
 import { NASNET_A } from '../core/search-space/nasnet-a.ts';
+import { REFERENCE_CELLS } from '../core/search-space/reference-cells.ts';
 import { buildNasnetPlan, cellOutputWidth, filtersForPenultimate } from '../plugins/trainers/network/nasnet-plan.ts';
 import { networkOptions } from '../plugins/trainers/network/network-options.ts';
 import { planTotals } from '../plugins/trainers/network/plan.ts';
@@ -51,6 +52,15 @@ describe('network plan', () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('builds the published cells, the four-block DARTS-V2 too', () => {
+    for (const [name, genotype] of Object.entries(REFERENCE_CELLS)) {
+      const plan = buildNasnetPlan(networkOptions({ genotype, dataset: 'cifar10', N: 2, filters: 8 }));
+      assert.deepEqual(plan.nodes[plan.logits]!.shape, [1, 1, 10], name);
+      // DARTS-V2 concatenates all four blocks: 4 × 8 filters, × 4 after two reductions
+      if (name === 'darts-v2') assert.deepEqual(plan.nodes[plan.features]!.shape, [8, 8, 4 * 4 * 8]);
+    }
   });
 
   it('derives the first-stack filters from the penultimate F, and says what would fit', () => {

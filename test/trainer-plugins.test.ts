@@ -1,3 +1,4 @@
+import { DARTS_V2 } from '../core/search-space/reference-cells.ts';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -173,6 +174,8 @@ describe('the synthetic trainer', () => {
 
     const reward = (await plugin.train(job(NASNET_A), context())).validationAccuracy;
     assert.ok(reward >= 0 && reward < 1, `NASNet-A scores ${reward}`);
+    const fourBlocks = (await plugin.train(job(DARTS_V2), context())).validationAccuracy;
+    assert.ok(fourBlocks >= 0 && fourBlocks < 1, `a four-block cell from DARTS scores ${fourBlocks}`);
     assert.equal(
       (await (await synthetic({ targetSeed: 7 })).train(job(NASNET_A), context())).validationAccuracy,
       reward,

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { loadExperiment } from '../../core/runtime/controller-loop.ts';
 import { bestSamples, summarize } from '../../core/runtime/experiment-state.ts';
-import { genotypeText, dartsText, cellDot } from '../../core/search-space/render.ts';
+import { dartsText } from '../../core/search-space/darts.ts';
+import { cellDot, genotypeText } from '../../core/search-space/render.ts';
 import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
 import { openStore } from '../../core/store/open-store.ts';
 import { oneOf, wholeNumber } from '../flags.ts';

@@ -31,15 +31,19 @@ export const ACTION_COUNT = DECISIONS.length;
 
 /** The 50 actions that produce this genotype's cells (concat lists are not decisions). */
 export function encodeActions(genotype: Genotype): number[] {
-  return CELL_NAMES.flatMap((cell) =>
-    genotype[cell].flatMap(([opA, inputA, opB, inputB, combine]) => [
-      inputA,
-      inputB,
-      OPS.indexOf(opA),
-      OPS.indexOf(opB),
-      COMBINES.indexOf(combine),
-    ]),
-  );
+  for (const cell of CELL_NAMES) {
+    if (genotype[cell].length !== BLOCKS_PER_CELL) {
+      throw new RangeError(
+        `the controller's cells have ${BLOCKS_PER_CELL} blocks; this ${cell} cell has ${genotype[cell].length}`,
+      );
+    }
+  }
+  return CELL_NAMES.flatMap((cell) => genotype[cell].flatMap(blockActions));
+}
+
+/** The five decisions of one block, in the controller's order. */
+export function blockActions([opA, inputA, opB, inputB, combine]: Block): number[] {
+  return [inputA, inputB, OPS.indexOf(opA), OPS.indexOf(opB), COMBINES.indexOf(combine)];
 }
 
 /** The genotype 50 actions describe; concat lists follow the paper's unused-states rule. */

@@ -21,8 +21,14 @@ export type Op = (typeof OPS)[number];
 export const COMBINES = ['add', 'concat'] as const;
 export type Combine = (typeof COMBINES)[number];
 
-/** Blocks per cell (B in the paper). */
+/** Blocks per cell the controller searches (B in the paper). */
 export const BLOCKS_PER_CELL = 5;
+
+/**
+ * Blocks a genotype's cell may have. Searched cells have BLOCKS_PER_CELL; imported ones may
+ * differ (DARTS's cells have 4), and everything that builds or renders a cell reads its length.
+ */
+export const MAX_BLOCKS_PER_CELL = 10;
 
 /** Field names of a block tuple, so errors can say `inputB` instead of `3`. */
 export const BLOCK_FIELDS = ['opA', 'inputA', 'opB', 'inputB', 'combine'] as const;
@@ -36,12 +42,24 @@ function blockSchema(k: number) {
   return Type.Tuple([opSchema, input, opSchema, input, combineSchema]);
 }
 
-// A tuple of per-position block schemas states the input ranges in plain JSON Schema,
-// so one compiled check covers structure and ranges.
-const cellSchema = Type.Tuple([blockSchema(0), blockSchema(1), blockSchema(2), blockSchema(3), blockSchema(4)]);
+/** `[opA, inputA, opB, inputB, combine]`, e.g. `["sep_conv5x5", 0, "sep_conv3x3", 1, "add"]`. */
+export type Block = [opA: Op, inputA: number, opB: Op, inputB: number, combine: Combine];
+export type Cell = Block[];
 
-/** Concat lists name hidden states 0 … B+1. */
-const concatSchema = Type.Array(Type.Integer({ minimum: 0, maximum: BLOCKS_PER_CELL + 1 }), { minItems: 1, uniqueItems: true });
+// Per-position block schemas with a minimum length state the input ranges in plain JSON
+// Schema for a cell of any length, so one compiled check covers structure and ranges.
+const cellSchema = Type.Unsafe<Cell>(
+  Type.Tuple(
+    Array.from({ length: MAX_BLOCKS_PER_CELL }, (_, k) => blockSchema(k)),
+    { minItems: 1 },
+  ),
+);
+
+/** Concat lists name hidden states 0 … B+1 (validateGenotype checks B against the cell). */
+const concatSchema = Type.Array(Type.Integer({ minimum: 0, maximum: MAX_BLOCKS_PER_CELL + 1 }), {
+  minItems: 1,
+  uniqueItems: true,
+});
 
 export const genotypeSchema = Type.Object(
   {
@@ -53,15 +71,9 @@ export const genotypeSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** `[opA, inputA, opB, inputB, combine]`, e.g. `["sep_conv5x5", 0, "sep_conv3x3", 1, "add"]`. */
-export type Block = [opA: Op, inputA: number, opB: Op, inputB: number, combine: Combine];
-export type Cell = [Block, Block, Block, Block, Block];
 export type Genotype = Static<typeof genotypeSchema>;
 export type CellName = 'normal' | 'reduction';
 export const CELL_NAMES: readonly CellName[] = ['normal', 'reduction'];
-
-/** Hidden states of a cell: 0 = h_i (previous cell), 1 = h_{i-1}, k + 2 = output of block k. */
-export const STATE_COUNT = BLOCKS_PER_CELL + 2;
 
 /**
  * The states a cell's output concatenates: the explicit list when there is one, otherwise

@@ -1,5 +1,5 @@
 import { Compile } from 'typebox/compile';
-import { BLOCK_FIELDS, BLOCKS_PER_CELL, genotypeSchema, type Genotype } from './genotype.ts';
+import { BLOCK_FIELDS, CELL_NAMES, genotypeSchema, MAX_BLOCKS_PER_CELL, type Genotype } from './genotype.ts';
 
 const check = Compile(genotypeSchema);
 
@@ -23,7 +23,7 @@ export class GenotypeError extends Error {
 
 /** Checks a genotype's JSON form; returns it typed or throws GenotypeError for the first problem. */
 export function validateGenotype(value: unknown): Genotype {
-  if (check.Check(value)) return value;
+  if (check.Check(value)) return checkConcatStates(value);
   const error = check.Errors(value)[0];
   const path = (error?.instancePath ?? '').split('/').slice(1);
   const at = (keys: readonly string[]) =>
@@ -32,9 +32,9 @@ export function validateGenotype(value: unknown): Genotype {
   const [top, blockKey, fieldKey] = path;
   if (top === 'normal' || top === 'reduction') {
     const blocks = at([top]);
-    if (blockKey === undefined || (fieldKey === undefined && Number(blockKey) >= BLOCKS_PER_CELL)) {
+    if (blockKey === undefined || (fieldKey === undefined && Number(blockKey) >= MAX_BLOCKS_PER_CELL)) {
       if (!Array.isArray(blocks)) return fail(new GenotypeError(top, null, 'blocks', blocks, reason));
-      return fail(new GenotypeError(top, null, 'blocks', blocks.length, `a cell has exactly ${BLOCKS_PER_CELL} blocks`));
+      return fail(new GenotypeError(top, null, 'blocks', blocks.length, `a cell has 1 to ${MAX_BLOCKS_PER_CELL} blocks`));
     }
     const block = Number(blockKey);
     if (fieldKey === undefined) {
@@ -50,6 +50,18 @@ export function validateGenotype(value: unknown): Genotype {
     return fail(new GenotypeError(null, null, missing, undefined, 'is missing'));
   }
   return fail(new GenotypeError(null, null, path.join('.') || 'genotype', at(path), reason));
+}
+
+/** The schema bounds concat states by the longest cell; each list must name states its own cell has. */
+function checkConcatStates(genotype: Genotype): Genotype {
+  for (const cell of CELL_NAMES) {
+    const concat = cell === 'normal' ? genotype.normalConcat : genotype.reductionConcat;
+    const last = genotype[cell].length + 1;
+    const outside = concat?.find((state) => state > last);
+    if (outside !== undefined)
+      fail(new GenotypeError(null, null, `${cell}Concat`, outside, `must be a state of the ${cell} cell, 0 to ${last}`));
+  }
+  return genotype;
 }
 
 function fail(error: GenotypeError): never {

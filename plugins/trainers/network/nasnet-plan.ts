@@ -100,7 +100,7 @@ export function buildNasnetPlan(options: NetworkOptions): NetworkPlan {
   return { nodes: b.nodes, input, features: inputs.current, logits, auxLogits, cells: cellIndex };
 }
 
-/** The one place that wires a cell: inputs adjusted to `filters`, five blocks, the output concat. */
+/** The one place that wires a cell: inputs adjusted to `filters`, its blocks, the output concat. */
 function addCell(
   b: PlanBuilder,
   genotype: Genotype,
