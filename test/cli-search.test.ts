@@ -212,7 +212,8 @@ describe('nasnet search (end to end)', () => {
     const path = join(dir, 'workers.db');
     const store = `sqlite:${path}`;
     const config = join(dir, 'slow.json');
-    await writeFile(config, JSON.stringify({ trainerOptions: { delayMs: 30 } }));
+    // Slow enough that the second worker process is up before the first could take every trial.
+    await writeFile(config, JSON.stringify({ trainerOptions: { delayMs: 600 } }));
     const controller = nasnet([
       'search',
       '--trainer',

@@ -38,7 +38,13 @@ for await (const line of createInterface({ input: process.stdin })) {
   }
   if (mode === 'schema') say({ result: result(job, { validationAccuracy: 1.5 }) });
   else if (mode === 'failure') say({ failure: { message: 'CUDA out of memory', retryable: true } });
-  else say({ result: result(job) });
-  if (mode === 'chatty') say({ progress: { epoch: 1, epochs: 1, metrics: {} } });
+  else if (mode === 'chatty') {
+    // One write, so the stray line reaches the trainer with the result and not after the next job was sent.
+    process.stdout.write(
+      [{ result: result(job) }, { progress: { epoch: 1, epochs: 1, metrics: {} } }]
+        .map((line) => `${JSON.stringify(line)}\n`)
+        .join(''),
+    );
+  } else say({ result: result(job) });
   if (mode === 'ok-one') break;
 }
