@@ -1,126 +1,46 @@
-import type { JsonObject } from '../events/json.ts';
-import type { Genotype } from '../search-space/genotype.ts';
+import { rowMapper, type DomainRow, type StoredRow } from './columns.ts';
 import type { SqliteConnection, SqlValue } from '../store/sqlite/connection.ts';
-import type { ExperimentStatus, RewardSource, SampleStatus, TransferStatus, TrialStatus } from './read-model-changes.ts';
+import {
+  READ_MODEL_SCHEMA,
+  type ReadModelRecord,
+  type ReadModelTable,
+  type RewardSource,
+  type TableColumns,
+} from './read-model-tables.ts';
 
 /**
- * Typed reads over the read models (migrations/0002_read_models.sql): camelCase rows with
- * JSON columns parsed. Every query is served by an index; none scans an experiment's samples
- * except rewardCurve, whose answer is that whole list.
+ * Typed reads over the read models (migrations/0002_read_models.sql): rows as domain
+ * records, their fields and conversions as read-model-tables.ts declares them. Every query
+ * is served by an index; none scans an experiment's samples except rewardCurve, whose
+ * answer is that whole list.
  */
 
-export interface Experiment {
-  id: string;
-  status: ExperimentStatus;
-  createdAt: string;
-  config: JsonObject;
-  seed: number;
-  strategy: string | null;
-  trainer: string | null;
-  dataset: string | null;
-  sampleCount: number;
-  completedCount: number;
-  failedCount: number;
-  bestReward: number | null;
-  bestSampleId: string | null;
-  policyVersion: number | null;
-  updatedAt: string;
-}
+/** A table's row as the domain reads it: camelCase fields, JSON parsed, 0/1 as booleans. */
+type Fields<T extends ReadModelTable> = DomainRow<TableColumns<T>>;
 
-export interface Sample {
-  sampleId: string;
-  experimentId: string;
-  index: number;
-  policyVersion: number;
-  cellHash: string;
-  genotype: Genotype;
-  actions: number[];
-  logProb: number;
-  entropy: number;
-  status: SampleStatus;
-  reward: number | null;
-  rewardSource: RewardSource | null;
-  reusedFrom: string | null;
-  sampledAt: string;
-  finishedAt: string | null;
-}
+export type Experiment = Fields<'rm_experiments'>;
+export type Sample = Fields<'rm_samples'>;
+export type Trial = Fields<'rm_trials'>;
+export type Transfer = Fields<'rm_transfers'>;
 
-export interface Trial {
-  sampleId: string;
-  attempt: number;
-  experimentId: string;
-  workerId: string | null;
-  plugin: string | null;
-  backend: string | null;
-  status: TrialStatus;
-  leaseDeadline: string | null;
-  validationAccuracy: number | null;
-  testAccuracy: number | null;
-  loss: number | null;
-  params: number | null;
-  multAdds: number | null;
-  seconds: number | null;
-  imagesPerSec: number | null;
-  error: string | null;
-  retryable: boolean | null;
-  claimedAt: string | null;
-  finishedAt: string | null;
-  lastEpoch: number | null;
-  epochs: number | null;
-}
+type PpoStatistic = 'loss' | 'approxKl' | 'clipFraction' | 'entropy' | 'epochs';
 
-export interface PolicyUpdate {
-  experimentId: string;
-  version: number;
-  sampleIds: string[];
-  rewards: number[];
-  meanReward: number;
-  baselineBefore: number | null;
-  baselineAfter: number | null;
+export type PolicyUpdate = Omit<Fields<'rm_policy_updates'>, PpoStatistic> & {
   /** PPO statistics; null for strategies without them. */
-  stats: { loss: number; approxKl: number; clipFraction: number; entropy: number; epochs: number } | null;
-  paramsDigestBefore: string;
-  paramsDigestAfter: string;
-  /** Global position of the PolicyUpdated event. */
-  position: bigint;
-  at: string;
-}
+  stats: { [S in PpoStatistic]: NonNullable<Fields<'rm_policy_updates'>[S]> } | null;
+};
 
-export interface BestCell {
-  experimentId: string;
-  cellHash: string;
-  /** The sample that earned the cell's best reward (lowest index on a tie). */
-  sampleId: string;
-  index: number;
-  reward: number;
-  policyVersion: number;
-  genotype: Genotype;
-}
+const { rm_experiments, rm_samples, rm_trials, rm_policy_updates, rm_transfers, rm_best_cells } = READ_MODEL_SCHEMA;
 
-export interface Transfer {
-  transferId: string;
-  source: string;
-  genotype: Genotype;
-  N: number;
-  F: number;
-  dataset: string;
-  config: JsonObject;
-  status: TransferStatus;
-  lastEpoch: number | null;
-  epochs: number | null;
-  validationAccuracy: number | null;
-  testAccuracy: number | null;
-  loss: number | null;
-  params: number | null;
-  multAdds: number | null;
-  seconds: number | null;
-  imagesPerSec: number | null;
-  backend: string | null;
-  error: string | null;
-  retryable: boolean | null;
-  requestedAt: string;
-  finishedAt: string | null;
-}
+/** What bestCells selects: the best cell's row, and its sample's policy version and genotype. */
+const BEST_CELL_COLUMNS = {
+  ...rm_best_cells.columns,
+  policy_version: rm_samples.columns.policy_version,
+  genotype: rm_samples.columns.genotype,
+};
+
+/** `sampleId` is the sample that earned the cell's best reward (lowest index on a tie). */
+export type BestCell = DomainRow<typeof BEST_CELL_COLUMNS>;
 
 export interface RewardCurve {
   /** Every sample with a reward, by index. */
@@ -158,225 +78,24 @@ export class InvalidCursorError extends RangeError {
 
 // ---- rows as stored -------------------------------------------------------------------------
 
-interface ExperimentRecord {
-  id: string;
-  status: ExperimentStatus;
-  created_at: string;
-  config: string;
-  seed: number;
-  strategy: string | null;
-  trainer: string | null;
-  dataset: string | null;
-  sample_count: number;
-  completed_count: number;
-  failed_count: number;
-  best_reward: number | null;
-  best_sample_id: string | null;
-  policy_version: number | null;
-  updated_at: string;
-}
+type ExperimentRecord = ReadModelRecord<'rm_experiments'>;
+type SampleRecord = ReadModelRecord<'rm_samples'>;
+type TrialRecord = ReadModelRecord<'rm_trials'>;
+type PolicyUpdateRecord = ReadModelRecord<'rm_policy_updates'>;
+type TransferRecord = ReadModelRecord<'rm_transfers'>;
 
-interface SampleRecord {
-  sample_id: string;
-  experiment_id: string;
-  idx: number;
-  policy_version: number;
-  cell_hash: string;
-  genotype: string;
-  actions: string;
-  log_prob: number;
-  entropy: number;
-  status: SampleStatus;
-  reward: number | null;
-  reward_source: RewardSource | null;
-  reused_from: string | null;
-  sampled_at: string;
-  finished_at: string | null;
-}
+const toExperiment = rowMapper(rm_experiments.columns);
+const toSample = rowMapper(rm_samples.columns);
+const toTrial = rowMapper(rm_trials.columns);
+const toTransfer = rowMapper(rm_transfers.columns);
+const toBestCell = rowMapper(BEST_CELL_COLUMNS);
+const policyUpdateFields = rowMapper(rm_policy_updates.columns);
 
-interface TrialRecord {
-  sample_id: string;
-  attempt: number;
-  experiment_id: string;
-  worker_id: string | null;
-  plugin: string | null;
-  backend: string | null;
-  status: TrialStatus;
-  lease_deadline: string | null;
-  validation_accuracy: number | null;
-  test_accuracy: number | null;
-  loss: number | null;
-  params: number | null;
-  mult_adds: number | null;
-  seconds: number | null;
-  images_per_sec: number | null;
-  error: string | null;
-  retryable: number | null;
-  claimed_at: string | null;
-  finished_at: string | null;
-  last_epoch: number | null;
-  epochs: number | null;
-}
-
-interface PolicyUpdateRecord {
-  experiment_id: string;
-  version: number;
-  sample_ids: string;
-  rewards: string;
-  mean_reward: number;
-  baseline_before: number | null;
-  baseline_after: number | null;
-  loss: number | null;
-  approx_kl: number | null;
-  clip_fraction: number | null;
-  entropy: number | null;
-  epochs: number | null;
-  params_digest_before: string;
-  params_digest_after: string;
-  position: string;
-  at: string;
-}
-
-interface TransferRecord {
-  transfer_id: string;
-  source: string;
-  genotype: string;
-  n: number;
-  f: number;
-  dataset: string;
-  config: string;
-  status: TransferStatus;
-  last_epoch: number | null;
-  epochs: number | null;
-  validation_accuracy: number | null;
-  test_accuracy: number | null;
-  loss: number | null;
-  params: number | null;
-  mult_adds: number | null;
-  seconds: number | null;
-  images_per_sec: number | null;
-  backend: string | null;
-  error: string | null;
-  retryable: number | null;
-  requested_at: string;
-  finished_at: string | null;
-}
-
-function toExperiment(r: ExperimentRecord): Experiment {
-  return {
-    id: r.id,
-    status: r.status,
-    createdAt: r.created_at,
-    config: JSON.parse(r.config) as JsonObject,
-    seed: r.seed,
-    strategy: r.strategy,
-    trainer: r.trainer,
-    dataset: r.dataset,
-    sampleCount: r.sample_count,
-    completedCount: r.completed_count,
-    failedCount: r.failed_count,
-    bestReward: r.best_reward,
-    bestSampleId: r.best_sample_id,
-    policyVersion: r.policy_version,
-    updatedAt: r.updated_at,
-  };
-}
-
-function toSample(r: SampleRecord): Sample {
-  return {
-    sampleId: r.sample_id,
-    experimentId: r.experiment_id,
-    index: r.idx,
-    policyVersion: r.policy_version,
-    cellHash: r.cell_hash,
-    genotype: JSON.parse(r.genotype) as Genotype,
-    actions: JSON.parse(r.actions) as number[],
-    logProb: r.log_prob,
-    entropy: r.entropy,
-    status: r.status,
-    reward: r.reward,
-    rewardSource: r.reward_source,
-    reusedFrom: r.reused_from,
-    sampledAt: r.sampled_at,
-    finishedAt: r.finished_at,
-  };
-}
-
-function toBoolean(value: number | null): boolean | null {
-  return value === null ? null : value !== 0;
-}
-
-function toTrial(r: TrialRecord): Trial {
-  return {
-    sampleId: r.sample_id,
-    attempt: r.attempt,
-    experimentId: r.experiment_id,
-    workerId: r.worker_id,
-    plugin: r.plugin,
-    backend: r.backend,
-    status: r.status,
-    leaseDeadline: r.lease_deadline,
-    validationAccuracy: r.validation_accuracy,
-    testAccuracy: r.test_accuracy,
-    loss: r.loss,
-    params: r.params,
-    multAdds: r.mult_adds,
-    seconds: r.seconds,
-    imagesPerSec: r.images_per_sec,
-    error: r.error,
-    retryable: toBoolean(r.retryable),
-    claimedAt: r.claimed_at,
-    finishedAt: r.finished_at,
-    lastEpoch: r.last_epoch,
-    epochs: r.epochs,
-  };
-}
-
-function toPolicyUpdate(r: PolicyUpdateRecord): PolicyUpdate {
-  const hasStats = r.loss !== null && r.approx_kl !== null && r.clip_fraction !== null && r.entropy !== null && r.epochs !== null;
-  return {
-    experimentId: r.experiment_id,
-    version: r.version,
-    sampleIds: JSON.parse(r.sample_ids) as string[],
-    rewards: JSON.parse(r.rewards) as number[],
-    meanReward: r.mean_reward,
-    baselineBefore: r.baseline_before,
-    baselineAfter: r.baseline_after,
-    stats: hasStats
-      ? { loss: r.loss!, approxKl: r.approx_kl!, clipFraction: r.clip_fraction!, entropy: r.entropy!, epochs: r.epochs! }
-      : null,
-    paramsDigestBefore: r.params_digest_before,
-    paramsDigestAfter: r.params_digest_after,
-    position: BigInt(r.position),
-    at: r.at,
-  };
-}
-
-function toTransfer(r: TransferRecord): Transfer {
-  return {
-    transferId: r.transfer_id,
-    source: r.source,
-    genotype: JSON.parse(r.genotype) as Genotype,
-    N: r.n,
-    F: r.f,
-    dataset: r.dataset,
-    config: JSON.parse(r.config) as JsonObject,
-    status: r.status,
-    lastEpoch: r.last_epoch,
-    epochs: r.epochs,
-    validationAccuracy: r.validation_accuracy,
-    testAccuracy: r.test_accuracy,
-    loss: r.loss,
-    params: r.params,
-    multAdds: r.mult_adds,
-    seconds: r.seconds,
-    imagesPerSec: r.images_per_sec,
-    backend: r.backend,
-    error: r.error,
-    retryable: toBoolean(r.retryable),
-    requestedAt: r.requested_at,
-    finishedAt: r.finished_at,
-  };
+/** The five statistics columns become one `stats` object, or null unless all five are set. */
+function toPolicyUpdate(row: PolicyUpdateRecord): PolicyUpdate {
+  const { loss, approxKl, clipFraction, entropy, epochs, ...update } = policyUpdateFields(row);
+  const hasStats = loss !== null && approxKl !== null && clipFraction !== null && entropy !== null && epochs !== null;
+  return { ...update, stats: hasStats ? { loss, approxKl, clipFraction, entropy, epochs } : null };
 }
 
 // ---- queries --------------------------------------------------------------------------------
@@ -390,11 +109,6 @@ export async function listExperiments(db: SqliteConnection): Promise<Experiment[
 export async function getExperiment(db: SqliteConnection, id: string): Promise<Experiment | null> {
   const [row] = await db.allPrepared<ExperimentRecord>('SELECT * FROM rm_experiments WHERE id = ?', [id]);
   return row ? toExperiment(row) : null;
-}
-
-export async function getSample(db: SqliteConnection, sampleId: string): Promise<Sample | null> {
-  const row = await db.get<SampleRecord>('SELECT * FROM rm_samples WHERE sample_id = ?', [sampleId]);
-  return row ? toSample(row) : null;
 }
 
 /** Many samples in one query, for batch loaders: the map holds the ids that exist. */
@@ -413,16 +127,7 @@ export async function samplesByIds(db: SqliteConnection, sampleIds: readonly str
 /** The `top` best distinct cells (by canonical hash) of an experiment: highest reward first, ties to the lowest index. */
 export async function bestCells(db: SqliteConnection, experimentId: string, top: number): Promise<BestCell[]> {
   assertCount('top', top);
-  type Row = {
-    experiment_id: string;
-    cell_hash: string;
-    sample_id: string;
-    idx: number;
-    reward: number;
-    policy_version: number;
-    genotype: string;
-  };
-  const rows = await db.allPrepared<Row>(
+  const rows = await db.allPrepared<StoredRow<typeof BEST_CELL_COLUMNS>>(
     `SELECT b.experiment_id, b.cell_hash, b.sample_id, b.idx, b.reward, s.policy_version, s.genotype
        FROM rm_best_cells b JOIN rm_samples s ON s.sample_id = b.sample_id
       WHERE b.experiment_id = ?
@@ -430,15 +135,7 @@ export async function bestCells(db: SqliteConnection, experimentId: string, top:
       LIMIT ?`,
     [experimentId, top],
   );
-  return rows.map((r) => ({
-    experimentId: r.experiment_id,
-    cellHash: r.cell_hash,
-    sampleId: r.sample_id,
-    index: r.idx,
-    reward: r.reward,
-    policyVersion: r.policy_version,
-    genotype: JSON.parse(r.genotype) as Genotype,
-  }));
+  return rows.map(toBestCell);
 }
 
 type Cursor = { o: 'INDEX'; i: number } | { o: 'REWARD_DESC'; r: number | null; i: number };

@@ -17,14 +17,9 @@ import type { RecordedEvent } from '../events/event.ts';
 import type { EventStore } from '../store/port.ts';
 import { SqliteConnection, isSqliteError, type SqlValue } from '../store/sqlite/connection.ts';
 import { loadMigrations, migrate } from '../store/sqlite/migrate.ts';
-import {
-  READ_MODEL_TABLES,
-  isSqlExpression,
-  projectEvent,
-  type ColumnValue,
-  type RowChange,
-  type SqlExpression,
-} from './read-model-changes.ts';
+import { projectEvent } from './read-model-changes.ts';
+import { READ_MODEL_TABLES } from './read-model-tables.ts';
+import { isSqlExpression, type ColumnValue, type RowChange, type SqlExpression } from './row-change.ts';
 
 /** The checkpoint row of the read models in rm_checkpoints. */
 export const READ_MODELS_PROJECTION = 'read_models';

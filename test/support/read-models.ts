@@ -1,14 +1,9 @@
-import { READ_MODEL_TABLES } from '../../core/projections/read-model-changes.ts';
+import { READ_MODEL_SCHEMA, READ_MODEL_TABLES } from '../../core/projections/read-model-tables.ts';
 import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 
-/** Each read-model table's primary key: the order a dump lists rows in. */
+/** Each table's primary key: the order a dump lists rows in. */
 const KEYS: Record<string, string> = {
-  rm_experiments: 'id',
-  rm_samples: 'sample_id',
-  rm_trials: 'sample_id, attempt',
-  rm_policy_updates: 'experiment_id, version',
-  rm_transfers: 'transfer_id',
-  rm_best_cells: 'experiment_id, cell_hash',
+  ...Object.fromEntries(READ_MODEL_TABLES.map((table) => [table, READ_MODEL_SCHEMA[table].primaryKey.join(', ')])),
   rm_checkpoints: 'projection',
 };
 
