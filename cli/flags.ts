@@ -12,6 +12,38 @@ export function wholeNumber(flag: string, minimum = 0) {
   };
 }
 
+/** Any whole number, negative ones too: a seed is a label, not a count. */
+export function integer(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`${flag} must be a whole number, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+/** A number such as `0.05` or `5e-4`, above zero (a learning rate). */
+export function positiveNumber(flag: string) {
+  return decimal(flag, '> 0', (n) => n > 0);
+}
+
+/** A number such as `0.3` or `5e-4`, zero allowed (a decay or a probability that may be off). */
+export function nonNegativeNumber(flag: string) {
+  return decimal(flag, '>= 0', (n) => n >= 0);
+}
+
+function decimal(flag: string, bound: string, accepts: (n: number) => boolean) {
+  return (value: string): number => {
+    const n = Number(value);
+    // Number('') is 0: an empty value must not pass for zero.
+    if (value.trim() === '' || !Number.isFinite(n) || !accepts(n)) {
+      throw new InvalidArgumentError(`${flag} must be a number ${bound}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
 export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value))
@@ -49,7 +81,10 @@ export function commandLine(flag: string) {
   };
 }
 
-/** An error the user caused and can fix: printed as one line, exit code 2 (bad input). */
+/**
+ * An error the user caused and can fix. main.ts prints it as one line (a stack trace only with
+ * --debug) and exits 1, as it does for every error that is not commander's own.
+ */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);

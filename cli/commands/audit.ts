@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { auditStoredExperiment } from '../../core/audit/audit-store.ts';
-import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
-import { openStore } from '../../core/store/open-store.ts';
+import { storeOption, withStore } from '../store-access.ts';
 
 /** `nasnet audit <id>`: replays the controller from its initial state and checks every sample and update. */
 export function registerAuditCommand(program: Command): void {
@@ -11,11 +10,10 @@ export function registerAuditCommand(program: Command): void {
       "re-derive an experiment's controller from its events and check every sample and policy update (exit 1 on a divergence)",
     )
     .argument('<experimentId>', 'the experiment to audit')
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--json', 'print {ok, checkedSamples, checkedUpdates, firstDivergence} as JSON', false)
-    .action(async (experimentId: string, options: { store: string; json: boolean }) => {
-      const store = await openStore(options.store);
-      try {
+    .action((experimentId: string, options: { store: string; json: boolean }) =>
+      withStore(options.store, async (store) => {
         const report = await auditStoredExperiment(store, experimentId);
         if (options.json) {
           process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -31,8 +29,6 @@ export function registerAuditCommand(program: Command): void {
           );
         }
         if (!report.ok) process.exitCode = 1;
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import sqlite3 from 'sqlite3';
-import { DEFAULT_STORE_ADDRESS, parseStoreAddress, type StoreAddress } from '../../core/store/address.ts';
+import { parseStoreAddress, type StoreAddress } from '../../core/store/address.ts';
 import { openStore } from '../../core/store/open-store.ts';
 import { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 import { loadMigrations } from '../../core/store/sqlite/migrate.ts';
@@ -18,6 +18,7 @@ import { torchPython } from '../../plugins/trainers/torch/torch-trainer.ts';
 import { automaticBackend, type Availability, type WebGpuProbe } from '../../plugins/trainers/tfjs/backend-choice.ts';
 import type { BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
 import type { AdapterDescription } from '../../plugins/trainers/tfjs/webgpu-adapter.ts';
+import { storeOption } from '../store-access.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -536,7 +537,7 @@ export function registerDoctorCommand(program: Command): void {
     .description(
       'report Node, cores, memory, tfjs backends (the WebGPU adapter, the one chosen automatically), GPU, datasets, PyTorch and the event store (exit 1 if the store cannot be opened)',
     )
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--json', 'print the report as one JSON object', false)
     .action(async (options: { store: string; json: boolean }) => {
       const report = await diagnose(options.store);

@@ -1,8 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { RecordedEvent } from '../../core/events/event.ts';
-import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
-import { openStore } from '../../core/store/open-store.ts';
 import type { EventFilter } from '../../core/store/port.ts';
+import { storeOption, withStore } from '../store-access.ts';
 
 interface EventsOptions {
   store: string;
@@ -39,16 +38,15 @@ export function registerEventsCommand(program: Command): void {
   program
     .command('events')
     .description('print events from the store as JSON lines (the whole log, one stream, or live with --follow)')
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--stream <name>', 'only this stream, in revision order (e.g. experiment-exp1)')
     .option('--after <position>', 'only events after this global position (default: from the start)', position)
     .option('--type <type>', 'only events of this type (repeatable)', collect)
     .option('--prefix <prefix>', 'only streams starting with this (repeatable)', collect)
     .option('--limit <n>', 'at most n events', count)
     .option('--follow', 'keep printing new events as they are appended (Ctrl-C to stop)', false)
-    .action(async (options: EventsOptions) => {
-      const store = await openStore(options.store);
-      try {
+    .action((options: EventsOptions) =>
+      withStore(options.store, async (store) => {
         const filter: EventFilter = { types: options.type, streamPrefixes: options.prefix };
         if (options.stream) {
           const { events } = await store.readStream(options.stream, { maxCount: options.limit });
@@ -85,8 +83,6 @@ export function registerEventsCommand(program: Command): void {
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
 }

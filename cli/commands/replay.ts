@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { listExperiments } from '../../core/projections/queries.ts';
 import { openReadModels, replay } from '../../core/projections/sqlite-projector.ts';
-import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
-import { openStore } from '../../core/store/open-store.ts';
 import { readModelsPath } from '../read-models.ts';
+import { storeOption, withStore } from '../store-access.ts';
 
 /** `nasnet replay`: drops the read models and rebuilds them from the log. */
 export function registerReplayCommand(program: Command): void {
@@ -12,15 +11,14 @@ export function registerReplayCommand(program: Command): void {
     .description(
       'drop the read models (experiments, samples, trials, policy updates, best cells) and rebuild them from the event log',
     )
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option(
       '--projections <path>',
       'SQLite file of the read models (default: the store file, or .nasnet/projections.db for EventStoreDB)',
     )
     .option('--json', 'print {position, experiments, seconds} as JSON', false)
-    .action(async (options: { store: string; projections?: string; json: boolean }) => {
-      const store = await openStore(options.store);
-      try {
+    .action((options: { store: string; projections?: string; json: boolean }) =>
+      withStore(options.store, async (store) => {
         const db = await openReadModels(readModelsPath(options.store, options.projections));
         try {
           const started = performance.now();
@@ -35,8 +33,6 @@ export function registerReplayCommand(program: Command): void {
         } finally {
           await db.close();
         }
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
 }

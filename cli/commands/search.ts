@@ -7,13 +7,12 @@ import { PRESET_NAMES, PRESETS } from '../../core/runtime/presets.ts';
 import { validateSearchConfig } from '../../core/runtime/search-config.ts';
 import type { TrainerPlugin } from '../../core/runtime/trainer-plugin.ts';
 import { newWorkerId } from '../../core/runtime/worker-identity.ts';
-import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
-import { openStore } from '../../core/store/open-store.ts';
 import { loadDataset } from '../../plugins/datasets/resolve.ts';
 import { BACKENDS } from '../../plugins/trainers/tfjs/tf-runtime.ts';
 import { commandLine, identifier, oneOf, UsageError, wholeNumber } from '../flags.ts';
 import { CODE_VERSION, runSearchCommand } from '../run-search.ts';
 import { buildSearchConfig, newExperimentId, type SearchFlags } from '../search-config-builder.ts';
+import { storeOption, withStore } from '../store-access.ts';
 import { resolveTrainer } from '../trainers.ts';
 
 interface SearchCommandOptions extends SearchFlags {
@@ -45,7 +44,7 @@ export function registerSearchCommands(program: Command): void {
   program
     .command('search')
     .description('run an architecture search: the controller and local trainer workers, every step an event')
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--experiment-id <id>', 'name the experiment (default exp-<time>-<random>)', identifier('--experiment-id'))
     .option(
       '--preset <name>',
@@ -92,8 +91,7 @@ export function registerSearchCommands(program: Command): void {
       try {
         if (plugin && isModulePath(config.trainer))
           config = validateSearchConfig({ ...config, trainer: plugin.name, trainerModule: resolvePath(config.trainer) });
-        const store = await openStore(options.store);
-        try {
+        await withStore(options.store, async (store) => {
           await createExperiment(store, { experimentId, config, seed, codeVersion: CODE_VERSION, writerId });
           await runSearchCommand({
             store,
@@ -105,9 +103,7 @@ export function registerSearchCommands(program: Command): void {
             writerId,
             json: options.json,
           });
-        } finally {
-          await store.close();
-        }
+        });
       } finally {
         await plugin?.close?.();
       }
@@ -117,49 +113,49 @@ export function registerSearchCommands(program: Command): void {
     .command('resume')
     .description('continue a stopped or crashed experiment: unfinished trials run again, nothing is sampled twice')
     .argument('<experimentId>', 'the experiment to continue')
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--workers <k>', "local trainings at once (default: the preset's)", wholeNumber('--workers', 0))
     .option('--trainer <name|path>', "the trainer (default: the experiment's)")
     .option('--json', 'JSON lines instead of a progress bar; the last line is the summary', false)
-    .action(async (experimentId: string, options: { store: string; workers?: number; trainer?: string; json: boolean }) => {
-      const store = await openStore(options.store);
-      let plugin: TrainerPlugin | null = null;
-      try {
-        const state = await loadExperiment(store, experimentId);
-        const config = validateSearchConfig(state.config);
-        const workers =
-          options.workers ??
-          (config.preset && config.preset in PRESETS ? PRESETS[config.preset as keyof typeof PRESETS].workers : 1);
-        if (state.status === 'completed') {
-          const summary = summarize(state);
-          process.stdout.write(
-            options.json
-              ? `${JSON.stringify(summary)}\n`
-              : `experiment ${experimentId} is already completed (${summary.completed} of ${summary.samples} samples rewarded)\n`,
-          );
-          return;
-        }
-        if (workers > 0) {
-          checkDataset(config.trainer, config.dataset);
-          plugin = await loadPlugin(options.trainer ?? config.trainerModule ?? config.trainer, workers, config.trainerOptions);
-          if (plugin.name !== config.trainer)
-            throw new UsageError(
-              `--trainer: experiment ${experimentId} was configured for trainer ${JSON.stringify(config.trainer)}, not ${JSON.stringify(plugin.name)}`,
+    .action((experimentId: string, options: { store: string; workers?: number; trainer?: string; json: boolean }) =>
+      withStore(options.store, async (store) => {
+        let plugin: TrainerPlugin | null = null;
+        try {
+          const state = await loadExperiment(store, experimentId);
+          const config = validateSearchConfig(state.config);
+          const workers =
+            options.workers ??
+            (config.preset && config.preset in PRESETS ? PRESETS[config.preset as keyof typeof PRESETS].workers : 1);
+          if (state.status === 'completed') {
+            const summary = summarize(state);
+            process.stdout.write(
+              options.json
+                ? `${JSON.stringify(summary)}\n`
+                : `experiment ${experimentId} is already completed (${summary.completed} of ${summary.samples} samples rewarded)\n`,
             );
+            return;
+          }
+          if (workers > 0) {
+            checkDataset(config.trainer, config.dataset);
+            plugin = await loadPlugin(options.trainer ?? config.trainerModule ?? config.trainer, workers, config.trainerOptions);
+            if (plugin.name !== config.trainer)
+              throw new UsageError(
+                `--trainer: experiment ${experimentId} was configured for trainer ${JSON.stringify(config.trainer)}, not ${JSON.stringify(plugin.name)}`,
+              );
+          }
+          await runSearchCommand({
+            store,
+            storeAddress: options.store,
+            experimentId,
+            config,
+            plugin,
+            workers,
+            writerId: newWorkerId(),
+            json: options.json,
+          });
+        } finally {
+          await plugin?.close?.();
         }
-        await runSearchCommand({
-          store,
-          storeAddress: options.store,
-          experimentId,
-          config,
-          plugin,
-          workers,
-          writerId: newWorkerId(),
-          json: options.json,
-        });
-      } finally {
-        await plugin?.close?.();
-        await store.close();
-      }
-    });
+      }),
+    );
 }

@@ -3,9 +3,8 @@ import { loadExperiment } from '../../core/runtime/controller-loop.ts';
 import { bestSamples, summarize } from '../../core/runtime/experiment-state.ts';
 import { dartsText } from '../../core/search-space/darts.ts';
 import { cellDot, genotypeText } from '../../core/search-space/render.ts';
-import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
-import { openStore } from '../../core/store/open-store.ts';
 import { oneOf, wholeNumber } from '../flags.ts';
+import { storeOption, withStore } from '../store-access.ts';
 
 const FORMATS = ['json', 'text', 'dot', 'darts'] as const;
 
@@ -15,11 +14,10 @@ export function registerStatusCommands(program: Command): void {
     .command('status')
     .description("an experiment's progress: samples, completed and failed trials, best reward, policy version")
     .argument('<experimentId>')
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--json', 'print {experimentId, status, samples, completed, failed, bestReward, bestSampleId, policyVersion}', false)
-    .action(async (experimentId: string, options: { store: string; json: boolean }) => {
-      const store = await openStore(options.store);
-      try {
+    .action((experimentId: string, options: { store: string; json: boolean }) =>
+      withStore(options.store, async (store) => {
         const state = await loadExperiment(store, experimentId);
         const summary = summarize(state);
         const running = [...state.trials.values()].filter((trial) => trial.claim !== null).length;
@@ -34,21 +32,18 @@ export function registerStatusCommands(program: Command): void {
             `  best      ${summary.bestReward === null ? '—' : `${(summary.bestReward * 100).toFixed(2)}% (${summary.bestSampleId})`}\n` +
             `  policy    v${summary.policyVersion}\n`,
         );
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
 
   program
     .command('export')
     .description("an experiment's best cells (distinct by canonical hash)")
     .argument('<experimentId>')
-    .option('--store <address>', 'sqlite:<path> or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption())
     .option('--top <k>', 'how many cells', wholeNumber('--top', 1), 5)
     .option('--format <format>', FORMATS.join('|'), oneOf('--format', FORMATS), 'json')
-    .action(async (experimentId: string, options: { store: string; top: number; format: (typeof FORMATS)[number] }) => {
-      const store = await openStore(options.store);
-      try {
+    .action((experimentId: string, options: { store: string; top: number; format: (typeof FORMATS)[number] }) =>
+      withStore(options.store, async (store) => {
         const best = bestSamples(await loadExperiment(store, experimentId), options.top);
         const lines = best.map(({ sample, reward }, rank) => {
           const title = `#${rank + 1} ${sample.sampleId} cell ${sample.cellHash} reward ${reward}`;
@@ -73,8 +68,6 @@ export function registerStatusCommands(program: Command): void {
         });
         process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
         if (lines.length === 0) process.stderr.write(`experiment ${experimentId} has no rewarded samples yet\n`);
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
 }

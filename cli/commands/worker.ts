@@ -3,12 +3,11 @@ import { loadExperiment } from '../../core/runtime/controller-loop.ts';
 import { validateSearchConfig } from '../../core/runtime/search-config.ts';
 import { runWorker } from '../../core/runtime/trial-runner.ts';
 import { localHolderAlive, newWorkerId } from '../../core/runtime/worker-identity.ts';
-import { DEFAULT_STORE_ADDRESS } from '../../core/store/address.ts';
-import { openStore } from '../../core/store/open-store.ts';
 import { BACKENDS } from '../../plugins/trainers/tfjs/tf-runtime.ts';
 import { commandLine, identifier, oneOf, UsageError, wholeNumber } from '../flags.ts';
 import { progressDisplay } from '../search-progress.ts';
 import { shutdownSignal } from '../shutdown.ts';
+import { storeOption, withStore } from '../store-access.ts';
 import { resolveTrainer } from '../trainers.ts';
 
 /** `nasnet worker`: trains sampled architectures of running searches, from another process or machine. */
@@ -16,7 +15,7 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('join running searches as a trainer: claim sampled architectures, train them, report rewards')
-    .option('--store <address>', 'sqlite:<path> (same file as the search) or esdb://host:port', DEFAULT_STORE_ADDRESS)
+    .addOption(storeOption('the same store as the search'))
     .option('--experiment <id>', 'only this experiment (then exit when it completes)', identifier('--experiment'))
     .option('--trainer <name|path>', 'tfjs, torch, process, synthetic, or a plugin module path', 'tfjs')
     .option(
@@ -43,56 +42,53 @@ export function registerWorkerCommand(program: Command): void {
           throw new UsageError(
             `--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(options.trainer)})`,
           );
-        const store = await openStore(options.store);
-        // Joining one experiment, the worker trains it the way the experiment was configured.
-        const configured = options.experiment
-          ? validateSearchConfig((await loadExperiment(store, options.experiment)).config).trainerOptions
-          : {};
-        const plugin = await resolveTrainer(options.trainer, {
-          concurrency: options.workers,
-          options: {
-            ...configured,
-            ...(options.backend ? { backend: options.backend } : {}),
-            ...(options.trainerCommand ? { command: options.trainerCommand } : {}),
-          },
-        }).catch(async (error: unknown) => {
-          await store.close();
-          throw error;
-        });
-        const workerId = newWorkerId();
-        const display = progressDisplay({
-          json: options.json,
-          samples: 0,
-          stream: process.stdout.isTTY ? undefined : process.stdout,
-        });
-        if (!options.json)
-          display.log(
-            `worker ${workerId}: trainer ${plugin.name}, ${options.workers} at once, ${options.experiment ? `experiment ${options.experiment}` : 'every running experiment'} in ${options.store}; Ctrl-C stops`,
-          );
-        const { signal, dispose } = shutdownSignal((name) => display.log(`${name}: releasing running trials`));
-        try {
-          const report = await runWorker({
-            store,
-            plugin,
-            workerId,
+        await withStore(options.store, async (store) => {
+          // Joining one experiment, the worker trains it the way the experiment was configured.
+          const configured = options.experiment
+            ? validateSearchConfig((await loadExperiment(store, options.experiment)).config).trainerOptions
+            : {};
+          const plugin = await resolveTrainer(options.trainer, {
             concurrency: options.workers,
-            experimentId: options.experiment,
-            signal,
-            exitWhenDone: options.experiment !== undefined,
-            holderAlive: localHolderAlive,
-            onActivity: display.onActivity,
+            options: {
+              ...configured,
+              ...(options.backend ? { backend: options.backend } : {}),
+              ...(options.trainerCommand ? { command: options.trainerCommand } : {}),
+            },
           });
-          display.stop();
-          process.stdout.write(
-            options.json
-              ? `${JSON.stringify({ workerId, ...report })}\n`
-              : `worker ${workerId}: ${report.trained} trained, ${report.reused} reused, ${report.failed} failed for good, ${report.released} released\n`,
-          );
-        } finally {
-          dispose();
-          await plugin.close?.();
-          await store.close();
-        }
+          const workerId = newWorkerId();
+          const display = progressDisplay({
+            json: options.json,
+            samples: 0,
+            stream: process.stdout.isTTY ? undefined : process.stdout,
+          });
+          if (!options.json)
+            display.log(
+              `worker ${workerId}: trainer ${plugin.name}, ${options.workers} at once, ${options.experiment ? `experiment ${options.experiment}` : 'every running experiment'} in ${options.store}; Ctrl-C stops`,
+            );
+          const { signal, dispose } = shutdownSignal((name) => display.log(`${name}: releasing running trials`));
+          try {
+            const report = await runWorker({
+              store,
+              plugin,
+              workerId,
+              concurrency: options.workers,
+              experimentId: options.experiment,
+              signal,
+              exitWhenDone: options.experiment !== undefined,
+              holderAlive: localHolderAlive,
+              onActivity: display.onActivity,
+            });
+            display.stop();
+            process.stdout.write(
+              options.json
+                ? `${JSON.stringify({ workerId, ...report })}\n`
+                : `worker ${workerId}: ${report.trained} trained, ${report.reused} reused, ${report.failed} failed for good, ${report.released} released\n`,
+            );
+          } finally {
+            dispose();
+            await plugin.close?.();
+          }
+        });
       },
     );
 }

@@ -110,7 +110,3 @@ export const PRESETS: Record<PresetName, Preset> = {
     },
   },
 };
-
-export function isPresetName(value: unknown): value is PresetName {
-  return typeof value === 'string' && (PRESET_NAMES as readonly string[]).includes(value);
-}

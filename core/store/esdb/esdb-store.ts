@@ -91,7 +91,7 @@ export class EsdbEventStore implements EventStore {
   private closing: Promise<void> | null = null;
 
   constructor(
-    /** The underlying client, for what the port does not cover (persistent subscriptions). */
+    /** The underlying client, for what the port does not cover. */
     readonly client: EventStoreDBClient,
     catalogue: EventCatalogue = NASNET_CATALOGUE,
   ) {
