@@ -1,5 +1,18 @@
+import {
+  EXPERIMENT_STATUSES,
+  REWARD_SOURCES,
+  SAMPLE_STATUSES,
+  TRANSFER_STATUSES,
+  TRIAL_STATUSES,
+} from '../core/projections/read-model-tables.ts';
+
+/** The read models' lower-case values, upper-cased as GraphQL spells enum values (resolvers/enums.ts maps back). */
+function enumType(name: string, values: readonly string[]): string {
+  return `enum ${name} { ${values.map((value) => value.toUpperCase()).join(' ')} }`;
+}
+
 /**
- * The GraphQL schema (issue 6). Field names are a contract with the dashboard, the
+ * The GraphQL schema. Field names are a contract with the dashboard, the
  * benchmark and users' scripts: add fields, never rename them. Global positions and
  * revisions are strings because they are 64-bit (SQLite) or 128-bit (EventStoreDB).
  */
@@ -47,43 +60,12 @@ export const typeDefs = /* GraphQL */ `
     events(experimentId: ID, types: [String!], after: String): Event!
   }
 
-  enum ExperimentStatus {
-    CREATED
-    RUNNING
-    COMPLETED
-    STOPPED
-  }
-
-  enum SampleStatus {
-    SAMPLED
-    CLAIMED
-    TRAINING
-    COMPLETED
-    FAILED
-    REUSED
-  }
-
-  enum TrialStatus {
-    CLAIMED
-    TRAINING
-    COMPLETED
-    FAILED
-    RELEASED
-  }
-
-  enum TransferStatus {
-    REQUESTED
-    TRAINING
-    COMPLETED
-    FAILED
-  }
-
+  ${enumType('ExperimentStatus', EXPERIMENT_STATUSES)}
+  ${enumType('SampleStatus', SAMPLE_STATUSES)}
+  ${enumType('TrialStatus', TRIAL_STATUSES)}
+  ${enumType('TransferStatus', TRANSFER_STATUSES)}
   "Where a sample's reward came from."
-  enum RewardSource {
-    TRAINED
-    REUSED
-    FAILURE
-  }
+  ${enumType('RewardSource', REWARD_SOURCES)}
 
   enum SampleOrder {
     "By sample index, ascending."

@@ -1,0 +1,73 @@
+import {
+  InvalidCursorError,
+  bestCells,
+  policyUpdates,
+  rewardCurve,
+  sampleCursor,
+  samplesPage,
+  type Experiment,
+  type SampleOrder,
+} from '../../core/projections/queries.ts';
+import type { GraphqlContext } from '../context.ts';
+import { connection } from './connection.ts';
+import { badInput, pageSize, quote } from './input.ts';
+import { evolutionWindow, type PolicyUpdateParent } from './policy-update.ts';
+import { loadSamples } from './sample.ts';
+
+interface SamplesArgs {
+  first?: number | null;
+  after?: string | null;
+  orderBy?: SampleOrder | null;
+}
+
+async function samples(experiment: Experiment, args: SamplesArgs, context: GraphqlContext) {
+  const first = pageSize('first', args.first ?? 20, context.services.limits.maxPageSize);
+  const orderBy = args.orderBy ?? 'INDEX';
+  try {
+    const page = await samplesPage(context.services.db, experiment.id, { first, after: args.after ?? null, orderBy });
+    return connection(
+      page.rows.map((sample) => ({ node: sample, cursor: sampleCursor(sample, orderBy) })),
+      page.hasNextPage,
+      page.endCursor,
+    );
+  } catch (error) {
+    if (error instanceof InvalidCursorError)
+      throw badInput(`after is not a cursor of this connection (order ${orderBy}): ${quote(error.cursor)}`, 'INVALID_CURSOR');
+    throw error;
+  }
+}
+
+/** Every sample's reward with the best so far, thinned to `maxPoints` evenly spaced points when longer. */
+async function rewardCurvePoints(experiment: Experiment, maxPoints: number | null | undefined, context: GraphqlContext) {
+  if (maxPoints !== null && maxPoints !== undefined && maxPoints < 2)
+    throw badInput(`maxPoints must be at least 2 (got ${maxPoints})`);
+  const curve = await rewardCurve(context.services.db, experiment.id);
+  let best: number | null = null;
+  const points = curve.samples.map((point) => {
+    if (point.source !== 'failure' && (best === null || point.reward > best)) best = point.reward;
+    return { ...point, bestSoFar: best };
+  });
+  if (!maxPoints || points.length <= maxPoints) return points;
+  const stride = (points.length - 1) / (maxPoints - 1);
+  return Array.from({ length: maxPoints }, (_, k) => points[Math.round(k * stride)]!);
+}
+
+export const experimentResolvers = {
+  bestSample: (experiment: Experiment, _: unknown, context: GraphqlContext) =>
+    experiment.bestSampleId ? context.loaders.sampleById.load(experiment.bestSampleId) : null,
+  samples,
+  bestCells: async (experiment: Experiment, { top }: { top?: number | null }, context: GraphqlContext) => {
+    const count = pageSize('top', top ?? 5, context.services.limits.maxPageSize);
+    const cells = await bestCells(context.services.db, experiment.id, count);
+    return loadSamples(
+      context,
+      cells.map((cell) => cell.sampleId),
+    );
+  },
+  policyUpdates: async (experiment: Experiment, _: unknown, context: GraphqlContext): Promise<PolicyUpdateParent[]> => {
+    const evolution = evolutionWindow(experiment);
+    return (await policyUpdates(context.services.db, experiment.id)).map((update) => ({ ...update, evolution }));
+  },
+  rewardCurve: (experiment: Experiment, { maxPoints }: { maxPoints?: number | null }, context: GraphqlContext) =>
+    rewardCurvePoints(experiment, maxPoints, context),
+};

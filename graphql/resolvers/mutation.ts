@@ -1,0 +1,54 @@
+import type { NasnetEvent } from '../../core/events/event.ts';
+import { deterministicEventId } from '../../core/events/ids.ts';
+import { eventMetadata } from '../../core/events/metadata.ts';
+import { experimentStream } from '../../core/events/streams.ts';
+import { getExperiment, type Experiment } from '../../core/projections/queries.ts';
+import { foldEvent, type ExperimentState } from '../../core/runtime/experiment-state.ts';
+import { DuplicateEventIdError, WrongExpectedVersionError } from '../../core/store/errors.ts';
+import type { GraphqlContext } from '../context.ts';
+import { badInput, isId, quote } from './input.ts';
+
+async function stopExperiment(context: GraphqlContext, id: string): Promise<Experiment> {
+  if (!context.tokenConfigured) throw badInput('mutations are disabled: this server was started without --token', 'FORBIDDEN');
+  if (!context.authorized)
+    throw badInput(
+      'stopExperiment needs the header "Authorization: Bearer <token>" with the token the server was started with',
+      'UNAUTHENTICATED',
+    );
+  const { store, writerId } = context.services;
+  const unknown = () => badInput(`no experiment ${quote(id)} in this store`, 'NOT_FOUND');
+  if (!isId(id)) throw unknown();
+  const stream = experimentStream(id);
+  for (let attempt = 1; ; attempt++) {
+    const { exists, revision, events } = await store.readStream(stream);
+    const experiments = new Map<string, ExperimentState>();
+    for (const event of events) foldEvent(experiments, event);
+    const state = experiments.get(id);
+    if (!exists || revision === null || !state) throw unknown();
+    if (state.status !== 'running')
+      throw badInput(`experiment ${id} is ${state.status}, not running: nothing to stop`, 'NOT_RUNNING');
+    const stopped: NasnetEvent = {
+      // Deterministic per revision: a retried request appends nothing twice.
+      id: deterministicEventId(id, 'ExperimentStopped', revision),
+      type: 'ExperimentStopped',
+      version: 1,
+      data: { experimentId: id, reason: 'stopped through GraphQL', samples: state.samples.size },
+      metadata: eventMetadata(id, writerId),
+    };
+    try {
+      await store.append(stream, [stopped], revision);
+      break;
+    } catch (error) {
+      // The controller appended meanwhile (perhaps its own stop, with this very event id): look again.
+      if (!(error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) || attempt >= 3) throw error;
+    }
+  }
+  await context.services.readModelsCaughtUp?.();
+  const experiment = await getExperiment(context.services.db, id);
+  if (!experiment) throw unknown();
+  return experiment;
+}
+
+export const mutationResolvers = {
+  stopExperiment: (_: unknown, { id }: { id: string }, context: GraphqlContext) => stopExperiment(context, id),
+};

@@ -1,0 +1,39 @@
+import { hostname } from 'node:os';
+import { auditStoredExperiment } from '../core/audit/audit-store.ts';
+import type { AuditReport } from '../core/audit/audit.ts';
+import type { EventStore } from '../core/store/port.ts';
+import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
+import { auditRunner } from './audit-runner.ts';
+import type { ServerServices } from './context.ts';
+import type { Limits } from './limits.ts';
+
+/** The server options the services are made of (see GraphqlServerOptions). */
+export interface ServicesOptions {
+  store: EventStore;
+  readModels: SqliteConnection;
+  projector?: { caughtUp(): Promise<void> };
+  writerId?: string;
+  auditExperiment?: (experimentId: string) => Promise<AuditReport>;
+}
+
+/** How long stopExperiment waits for the read models to show the stop before answering with what they have. */
+const CAUGHT_UP_WAIT_MS = 3_000;
+
+export function createServices(options: ServicesOptions, limits: Limits): ServerServices {
+  const { store, projector } = options;
+  return {
+    store,
+    db: options.readModels,
+    limits,
+    writerId: options.writerId ?? `graphql:${hostname()}/${process.pid}`,
+    readModelsCaughtUp: projector
+      ? () =>
+          Promise.race([
+            projector.caughtUp().catch(() => undefined),
+            new Promise<void>((done) => setTimeout(done, CAUGHT_UP_WAIT_MS).unref()),
+          ])
+      : undefined,
+    audit: auditRunner(store, options.auditExperiment ?? ((experimentId) => auditStoredExperiment(store, experimentId))),
+    subscriptions: new Set(),
+  };
+}
