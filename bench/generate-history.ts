@@ -28,7 +28,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createStrategy } from '../core/controller/create-strategy.ts';
-import { architectureSampled, controllerInitialized, policyUpdated } from '../core/controller/controller-events.ts';
+import { architectureSampled, controllerInitialized, policyUpdated } from '../core/events/experiment-events.ts';
 import { seededUniform } from '../core/controller/prng.ts';
 import type { SampledArchitecture, SearchStrategy } from '../core/controller/strategy.ts';
 import type { EventMetadata, NasnetEvent } from '../core/events/event.ts';

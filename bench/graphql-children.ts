@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createStrategy } from '../core/controller/create-strategy.ts';
-import { architectureSampled, controllerInitialized } from '../core/controller/controller-events.ts';
+import { architectureSampled, controllerInitialized } from '../core/events/experiment-events.ts';
 import type { NasnetEvent } from '../core/events/event.ts';
 import { deterministicEventId } from '../core/events/ids.ts';
 import { eventMetadata } from '../core/events/metadata.ts';

@@ -29,7 +29,7 @@ const config = (overrides: Partial<SearchConfig> = {}) => testSearchConfig(overr
 
 /** A trainer whose reward is agreement with NASNet-A; `fail(job)` may throw instead. */
 function fakePlugin(
-  options: { delayMs?: number; fail?: (job: TrainingJob) => TrainingFailure | null } = {},
+  options: { delayMs?: number; loss?: number; fail?: (job: TrainingJob) => TrainingFailure | null } = {},
 ): TrainerPlugin & { jobs: TrainingJob[] } {
   const score = targetSimilarity(NASNET_A);
   const jobs: TrainingJob[] = [];
@@ -48,7 +48,7 @@ function fakePlugin(
       return {
         validationAccuracy: score(job.genotype),
         testAccuracy: null,
-        loss: 0.5,
+        loss: options.loss ?? 0.5,
         params: 10,
         multAdds: 100,
         seconds: 0.01,
@@ -160,6 +160,74 @@ describe('the search runtime', () => {
     const reused = [...state.trials.values()].filter((t) => t.reward?.source === 'reused').length;
     assert.equal(reused, hashes.length - new Set(hashes).size);
     assert.equal(plugin.jobs.length, new Set(hashes).size);
+    await store.close();
+  });
+
+  it('rejects with the error when the store fails a write of a running trial, instead of hanging', {
+    timeout: 30_000,
+  }, async () => {
+    const store = await freshStore();
+    await createExperiment(store, {
+      experimentId: 'e9',
+      config: config({ samples: 2 }),
+      seed: 9,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
+    const controller = new AbortController();
+    void runController({ store, experimentId: 'e9', writerId: 'ctl', signal: controller.signal }).catch(() => {});
+    const failing: EventStore = Object.create(store, {
+      append: {
+        value: (stream: string, events: Parameters<EventStore['append']>[1], expected: Parameters<EventStore['append']>[2]) =>
+          events.some((event) => event.type === 'TrainingCompleted')
+            ? Promise.reject(new Error('disk full'))
+            : store.append(stream, events, expected),
+      },
+    });
+    const worker = runWorker({
+      store: failing,
+      plugin: fakePlugin(),
+      workerId: 'w/disk',
+      concurrency: 1,
+      experimentId: 'e9',
+      signal: never,
+    });
+    const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the worker hung')), 10_000).unref());
+    try {
+      await assert.rejects(Promise.race([worker, timeout]), /disk full/);
+    } finally {
+      controller.abort();
+      await store.close();
+    }
+  });
+
+  it('records the loss of a diverged training (NaN) as null, not as 0', async () => {
+    const store = await freshStore();
+    await createExperiment(store, {
+      experimentId: 'e7',
+      config: config({ samples: 4 }),
+      seed: 7,
+      codeVersion: 'test',
+      writerId: 'test',
+    });
+    const plugin = fakePlugin({ loss: Number.NaN });
+    const outcome = await runSearch({
+      store,
+      experimentId: 'e7',
+      writerId: 'host/1/g',
+      plugin,
+      workers: 2,
+      signal: never,
+      tickMs: 20,
+    });
+    assert.equal(outcome.status, 'completed');
+    const completed = (await allEvents(store)).flatMap((event) => (event.type === 'TrainingCompleted' ? [event.data] : []));
+    assert.equal(completed.length, 4);
+    assert.deepEqual(
+      completed.map((data) => data.loss),
+      [null, null, null, null],
+    );
+    assert.equal(summarize(await loadExperiment(store, 'e7')).completed, 4, 'the rewards are recorded all the same');
     await store.close();
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { architectureSampled } from '../core/controller/controller-events.ts';
+import { architectureSampled } from '../core/events/experiment-events.ts';
 import { createStrategy } from '../core/controller/create-strategy.ts';
 import type { SampledArchitecture } from '../core/controller/strategy.ts';
 import type { NasnetEvent, RecordedEvent } from '../core/events/event.ts';

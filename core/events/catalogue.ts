@@ -163,6 +163,8 @@ const TrainingCompleted = strict({
   sampleId: id,
   attempt: positive,
   ...trainingResult,
+  /** Null when the training diverged (a NaN or infinite loss): JSON has no such numbers. */
+  loss: nullable(finite),
 });
 
 const failure = {
@@ -206,7 +208,12 @@ const TransferProgressed = strict({
   metrics,
 });
 
-const TransferCompleted = strict({ transferId: id, ...trainingResult });
+const TransferCompleted = strict({
+  transferId: id,
+  ...trainingResult,
+  /** Null when the training diverged, as in TrainingCompleted. */
+  loss: nullable(finite),
+});
 
 const TransferFailed = strict({ transferId: id, ...failure });
 
@@ -234,6 +241,11 @@ export const EVENT_SCHEMAS = {
 export type EventType = keyof typeof EVENT_SCHEMAS;
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 export type EventData<T extends EventType> = Static<(typeof EVENT_SCHEMAS)[T]['data']>;
+
+/** The schema version a type is written with now; only the catalogue says it. */
+export function currentVersion(type: EventType): number {
+  return EVENT_SCHEMAS[type].version;
+}
 
 export function isEventType(type: string): type is EventType {
   return Object.prototype.hasOwnProperty.call(EVENT_SCHEMAS, type);

@@ -1,14 +1,21 @@
 import { BehaviorSubject, filter, firstValueFrom, fromEvent, map, race, Subject, take } from 'rxjs';
-import { architectureSampled, controllerInitialized, policyUpdated } from '../controller/controller-events.ts';
 import { createStrategy } from '../controller/create-strategy.ts';
 import { controllerSetup } from '../controller/experiment-config.ts';
 import type { SampledArchitecture, SearchStrategy } from '../controller/strategy.ts';
 import type { EventMetadata, NasnetEvent } from '../events/event.ts';
-import { deterministicEventId } from '../events/ids.ts';
+import {
+  architectureSampled,
+  controllerInitialized,
+  experimentCompleted,
+  experimentCreated,
+  experimentResumed,
+  policyUpdated,
+} from '../events/experiment-events.ts';
 import { eventMetadata } from '../events/metadata.ts';
 import { experimentStream, TRIAL_STREAM_PREFIX } from '../events/streams.ts';
 import { WrongExpectedVersionError } from '../store/errors.ts';
 import type { EventStore } from '../store/port.ts';
+import { decideStop } from './decide-stop.ts';
 import { foldEvent, type ExperimentState } from './experiment-state.ts';
 import { searchConfigJson, validateSearchConfig, type SearchConfig } from './search-config.ts';
 
@@ -56,13 +63,10 @@ export async function createExperiment(
   const setup = controllerSetup(searchConfigJson(config));
   const strategy = createStrategy(setup.strategy, seed, setup.controller);
   const meta = eventMetadata(experimentId, writerId);
-  const created: NasnetEvent = {
-    id: deterministicEventId(experimentId, 'ExperimentCreated'),
-    type: 'ExperimentCreated',
-    version: 1,
-    data: { experimentId, config: searchConfigJson(config), seed, codeVersion: input.codeVersion },
-    metadata: meta,
-  };
+  const created = experimentCreated(
+    { experimentId, config: searchConfigJson(config), seed, codeVersion: input.codeVersion },
+    meta,
+  );
   try {
     await store.append(
       experimentStream(experimentId),
@@ -122,21 +126,14 @@ export async function runController(options: ControllerOptions): Promise<Control
   const config = validateSearchConfig(state.config);
   const strategy = rebuildStrategy(state);
   const meta = (): EventMetadata => eventMetadata(experimentId, writerId);
-  let revision = state.revision;
+  // The state follows this controller's own appends: a stop is decided on it.
   const append = async (events: NasnetEvent[]) => {
-    revision = (await store.append(stream, events, revision)).nextRevision;
+    state.revision = (await store.append(stream, events, state.revision)).nextRevision;
   };
 
   if (state.status === 'stopped') {
-    await append([
-      {
-        id: deterministicEventId(experimentId, 'ExperimentResumed', revision),
-        type: 'ExperimentResumed',
-        version: 1,
-        data: { experimentId, samples: state.samples.size, writerId },
-        metadata: meta(),
-      },
-    ]);
+    await append([experimentResumed({ experimentId, samples: state.samples.size, writerId }, state.revision, meta())]);
+    state.status = 'running';
     notify({ kind: 'resumed', experimentId, policyVersion: strategy.policyVersion, samples: state.samples.size });
   }
 
@@ -147,7 +144,7 @@ export async function runController(options: ControllerOptions): Promise<Control
   const rewards$ = new BehaviorSubject(rewards);
   // Someone else may stop the experiment (GraphQL's stopExperiment appends ExperimentStopped to
   // this stream); the controller then ends without writing, as if it had been signalled.
-  const stoppedRevision = revision;
+  const stoppedRevision = state.revision;
   const stoppedElsewhere$ = new Subject<string>();
   const subscription = store
     .subscribe({
@@ -238,15 +235,7 @@ export async function runController(options: ControllerOptions): Promise<Control
       });
     }
     const summary = completionSummary(state, rewards);
-    await append([
-      {
-        id: deterministicEventId(experimentId, 'ExperimentCompleted'),
-        type: 'ExperimentCompleted',
-        version: 1,
-        data: { experimentId, ...summary },
-        metadata: meta(),
-      },
-    ]);
+    await append([experimentCompleted({ experimentId, ...summary }, meta())]);
     notify({ kind: 'completed', experimentId });
     return { status: 'completed', policyVersion: strategy.policyVersion };
   } catch (error) {
@@ -274,15 +263,10 @@ export async function runController(options: ControllerOptions): Promise<Control
         : typeof abortSignal.reason === 'string'
           ? abortSignal.reason
           : 'stopped';
-    await append([
-      {
-        id: deterministicEventId(experimentId, 'ExperimentStopped', revision),
-        type: 'ExperimentStopped',
-        version: 1,
-        data: { experimentId, reason, samples: state.samples.size },
-        metadata: meta(),
-      },
-    ]);
+    const decision = decideStop(state, { reason, metadata: meta() });
+    // This controller runs the experiment, so it is running; anything else is a bug here.
+    if (decision.kind !== 'stop') throw new Error(`the controller of ${experimentId} cannot stop it: ${decision.kind}`);
+    await append([decision.event]);
     notify({ kind: 'stopped', experimentId, reason });
     return { status: 'stopped', policyVersion: strategy.policyVersion };
   }

@@ -1,8 +1,7 @@
-import type { NasnetEvent } from '../../core/events/event.ts';
-import { deterministicEventId } from '../../core/events/ids.ts';
 import { eventMetadata } from '../../core/events/metadata.ts';
 import { experimentStream } from '../../core/events/streams.ts';
 import { getExperiment, type Experiment } from '../../core/projections/queries.ts';
+import { decideStop } from '../../core/runtime/decide-stop.ts';
 import { foldEvent, type ExperimentState } from '../../core/runtime/experiment-state.ts';
 import { DuplicateEventIdError, WrongExpectedVersionError } from '../../core/store/errors.ts';
 import type { GraphqlContext } from '../context.ts';
@@ -20,23 +19,16 @@ async function stopExperiment(context: GraphqlContext, id: string): Promise<Expe
   if (!isId(id)) throw unknown();
   const stream = experimentStream(id);
   for (let attempt = 1; ; attempt++) {
-    const { exists, revision, events } = await store.readStream(stream);
+    const { events } = await store.readStream(stream);
     const experiments = new Map<string, ExperimentState>();
     for (const event of events) foldEvent(experiments, event);
-    const state = experiments.get(id);
-    if (!exists || revision === null || !state) throw unknown();
-    if (state.status !== 'running')
-      throw badInput(`experiment ${id} is ${state.status}, not running: nothing to stop`, 'NOT_RUNNING');
-    const stopped: NasnetEvent = {
-      // Deterministic per revision: a retried request appends nothing twice.
-      id: deterministicEventId(id, 'ExperimentStopped', revision),
-      type: 'ExperimentStopped',
-      version: 1,
-      data: { experimentId: id, reason: 'stopped through GraphQL', samples: state.samples.size },
-      metadata: eventMetadata(id, writerId),
-    };
+    const command = { reason: 'stopped through GraphQL', metadata: eventMetadata(id, writerId) };
+    const decision = decideStop(experiments.get(id), command);
+    if (decision.kind === 'not-found') throw unknown();
+    if (decision.kind === 'not-running')
+      throw badInput(`experiment ${id} is ${decision.status}, not running: nothing to stop`, 'NOT_RUNNING');
     try {
-      await store.append(stream, [stopped], revision);
+      await store.append(stream, [decision.event], decision.expectedRevision);
       break;
     } catch (error) {
       // The controller appended meanwhile (perhaps its own stop, with this very event id): look again.

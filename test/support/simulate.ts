@@ -1,4 +1,4 @@
-import { architectureSampled, controllerInitialized, policyUpdated } from '../../core/controller/controller-events.ts';
+import { architectureSampled, controllerInitialized, policyUpdated } from '../../core/events/experiment-events.ts';
 import { createStrategy } from '../../core/controller/create-strategy.ts';
 import type { ControllerConfig } from '../../core/controller/config.ts';
 import type { NasnetEvent, RecordedEvent } from '../../core/events/event.ts';
