@@ -264,18 +264,14 @@ describe('Conv2D gradients match the cpu backend', () => {
       const [dxRef, dwRef] = await on('cpu', () =>
         scoped(() => {
           const wide = dilateFilter(tensorOf(w) as tf.Tensor4D, 2, 2);
-          const dx = tf
-            .engine()
-            .runKernel('Conv2DBackpropInput', { dy: tensorOf(dy), filter: wide }, {
-              ...common,
-              inputShape: x.shape,
-            } as tf.NamedAttrMap) as tf.Tensor;
-          const dwWide = tf
-            .engine()
-            .runKernel('Conv2DBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, {
-              ...common,
-              filterShape: wide.shape,
-            } as tf.NamedAttrMap) as tf.Tensor4D;
+          const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy: tensorOf(dy), filter: wide }, {
+            ...common,
+            inputShape: x.shape,
+          } as tf.NamedAttrMap) as tf.Tensor;
+          const dwWide = tf.engine().runKernel('Conv2DBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, {
+            ...common,
+            filterShape: wide.shape,
+          } as tf.NamedAttrMap) as tf.Tensor4D;
           const dW = tf.stridedSlice(dwWide, [0, 0, 0, 0], dwWide.shape, [2, 2, 1, 1]);
           return [dx, dW].map((t): Data => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
         }),
@@ -353,20 +349,16 @@ describe('depthwise convolution matches the cpu backend', () => {
       const [dxRef, dwRef] = await on('cpu', () =>
         scoped(() => {
           const wide = dilateFilter(tensorOf(w) as tf.Tensor4D, 2, 2);
-          const dx = tf
-            .engine()
-            .runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensorOf(dy), filter: wide }, {
-              ...common,
-              dilations: 1,
-              inputShape: x.shape,
-            } as tf.NamedAttrMap) as tf.Tensor;
-          const dwWide = tf
-            .engine()
-            .runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, {
-              ...common,
-              dilations: 1,
-              filterShape: wide.shape,
-            } as tf.NamedAttrMap) as tf.Tensor4D;
+          const dx = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy: tensorOf(dy), filter: wide }, {
+            ...common,
+            dilations: 1,
+            inputShape: x.shape,
+          } as tf.NamedAttrMap) as tf.Tensor;
+          const dwWide = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x: tensorOf(x), dy: tensorOf(dy) }, {
+            ...common,
+            dilations: 1,
+            filterShape: wide.shape,
+          } as tf.NamedAttrMap) as tf.Tensor4D;
           const dW = tf.stridedSlice(dwWide, [0, 0, 0, 0], dwWide.shape, [2, 2, 1, 1]);
           return [dx, dW].map((t): Data => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
         }),

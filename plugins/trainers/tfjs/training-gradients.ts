@@ -86,38 +86,30 @@ const conv2DGrad =
       const dilations: [number, number] = [dh, dw];
       return {
         x: () =>
-          tf
-            .engine()
-            .runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, {
-              ...common,
-              inputShape: x.shape,
-              dilations,
-            } as unknown as tf.NamedAttrMap),
+          tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter }, {
+            ...common,
+            inputShape: x.shape,
+            dilations,
+          } as unknown as tf.NamedAttrMap),
         filter: () =>
-          tf
-            .engine()
-            .runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
-              ...common,
-              filterShape: filter.shape,
-              dilations,
-            } as unknown as tf.NamedAttrMap),
+          tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
+            ...common,
+            filterShape: filter.shape,
+            dilations,
+          } as unknown as tf.NamedAttrMap),
       };
     }
     return {
       x: () =>
-        tf
-          .engine()
-          .runKernel(tf.Conv2DBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, {
-            ...common,
-            inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap),
+        tf.engine().runKernel(tf.Conv2DBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, {
+          ...common,
+          inputShape: x.shape,
+        } as unknown as tf.NamedAttrMap),
       filter: () => {
-        const wide = tf
-          .engine()
-          .runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
-            ...common,
-            filterShape: dilatedShape(filter.shape, dh, dw),
-          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        const wide = tf.engine().runKernel(tf.Conv2DBackpropFilter, { x, dy: g }, {
+          ...common,
+          filterShape: dilatedShape(filter.shape, dh, dw),
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         return tf.stridedSlice(wide, [0, 0, 0, 0], wide.shape, [dh, dw, 1, 1]);
       },
     };
@@ -136,39 +128,31 @@ const depthwiseGrad =
       const dilations: [number, number] = [dh, dw];
       return {
         x: () =>
-          tf
-            .engine()
-            .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter }, {
-              ...common,
-              dilations,
-              inputShape: x.shape,
-            } as unknown as tf.NamedAttrMap),
+          tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter }, {
+            ...common,
+            dilations,
+            inputShape: x.shape,
+          } as unknown as tf.NamedAttrMap),
         filter: () =>
-          tf
-            .engine()
-            .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, {
-              ...common,
-              dilations,
-              filterShape: filter.shape,
-            } as unknown as tf.NamedAttrMap),
+          tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, {
+            ...common,
+            dilations,
+            filterShape: filter.shape,
+          } as unknown as tf.NamedAttrMap),
       };
     }
     const undilated = { ...common, dilations: [1, 1] };
     return {
       x: () =>
-        tf
-          .engine()
-          .runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, {
-            ...undilated,
-            inputShape: x.shape,
-          } as unknown as tf.NamedAttrMap),
+        tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, { dy: g, filter: dilateFilter(filter, dh, dw) }, {
+          ...undilated,
+          inputShape: x.shape,
+        } as unknown as tf.NamedAttrMap),
       filter: () => {
-        const wide = tf
-          .engine()
-          .runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, {
-            ...undilated,
-            filterShape: dilatedShape(filter.shape, dh, dw),
-          } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+        const wide = tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, { x, dy: g }, {
+          ...undilated,
+          filterShape: dilatedShape(filter.shape, dh, dw),
+        } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
         return tf.stridedSlice(wide, [0, 0, 0, 0], wide.shape, [dh, dw, 1, 1]);
       },
     };
