@@ -1,5 +1,5 @@
 /**
- * GraphQL server latency and throughput over a large history (issue 6).
+ * GraphQL server latency and throughput over a large history.
  *
  *   npm run bench:graphql -- --json [--store sqlite:<path>] [--events N] [--clients 16] [--seconds 10]
  *
