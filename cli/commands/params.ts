@@ -2,7 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { buildNasnetPlan } from '../../plugins/trainers/network/nasnet-plan.ts';
 import { DATASET_NETWORKS, networkOptions, type DatasetNetwork } from '../../plugins/trainers/network/network-options.ts';
 import { planTotals } from '../../plugins/trainers/network/plan.ts';
-import { loadGenotype } from './genotype.ts';
+import { GENOTYPE_SOURCES, loadGenotype } from './genotype.ts';
 
 function whole(flag: string) {
   return (value: string): number => {
@@ -32,7 +32,7 @@ export function registerParamsCommand(program: Command): void {
   program
     .command('params')
     .description('count the parameters and multiply-adds of a NASNet network built from a genotype (nothing is trained)')
-    .option('--genotype <genotype>', 'nasnet-a, or a genotype JSON file', 'nasnet-a')
+    .option('--genotype <genotype>', GENOTYPE_SOURCES, 'nasnet-a')
     .requiredOption('--N <n>', 'normal cells per stack', whole('--N'))
     .option('--F <f>', 'filters in the penultimate layer (the paper\'s "N @ F")', whole('--F'))
     .option('--filters <f>', 'filters of the first stack instead of --F', whole('--filters'))

@@ -11,6 +11,7 @@ import { BACKENDS, loadTf, type BackendChoice } from '../../plugins/trainers/tfj
 import { trainSettings } from '../../plugins/trainers/training-settings.ts';
 import { integer, nonNegativeNumber, oneOf, positiveNumber, wholeNumber } from '../flags.ts';
 import { checkTransferId, newTransferId, resolveGenotypeSource } from '../resolve-source.ts';
+import { GENOTYPE_SOURCES } from './genotype.ts';
 import { storeOption, withStoreOnDemand } from '../store-access.ts';
 
 interface TrainOptions {
@@ -57,13 +58,9 @@ export function registerTrainCommand(program: Command): void {
   program
     .command('train')
     .description(
-      'train a genotype (nasnet-a, a file, or a sample of a search) at a chosen N and size on a dataset, report its accuracy and record it as a transfer',
+      'train a genotype (a published cell, a file, DARTS text, or a sample of a search) at a chosen N and size on a dataset, report its accuracy and record it as a transfer',
     )
-    .option(
-      '--genotype <genotype>',
-      'nasnet-a, a genotype JSON file, <experimentId>#best or <experimentId>#<sampleId>',
-      'nasnet-a',
-    )
+    .option('--genotype <genotype>', `${GENOTYPE_SOURCES}, <experimentId>#best or <experimentId>#<sampleId>`, 'nasnet-a')
     .option('--dataset <name>', 'fashion-mnist-mini, fashion-mnist, cifar10, or a directory', 'fashion-mnist-mini')
     .requiredOption('--N <n>', 'normal cells per stack', wholeNumber('--N', 1))
     .option('--F <f>', 'filters in the penultimate layer (the paper\'s "N @ F")', wholeNumber('--F', 1))

@@ -19,7 +19,7 @@ import {
  * The read-model tables, column by column: the one place a column is named, with its kind
  * and its field in the domain record. ReadModelColumns, the stored row types and the
  * queries' records and mappers all derive from here. A new column is a new migration plus
- * a line here; test/read-model-tables.test.ts fails when the two disagree.
+ * a line here; test/unit/read-model-tables.test.ts fails when the two disagree.
  */
 
 export const EXPERIMENT_STATUSES = ['created', 'running', 'completed', 'stopped'] as const;

@@ -7,7 +7,7 @@ The numerics follow the tfjs trainer (plugins/trainers/tfjs/network-model.ts): T
 'same' padding, average pooling that leaves padding out of the count, batch norm with
 epsilon 1e-3, the same weight initialisers, ScheduledDropPath per example.
 
-Helper modes, for the tests (test/torch-trainer.test.ts):
+Helper modes, for the tests (test/integration/torch-trainer.test.ts):
 
     python3 plan_network.py --check < plans.json     # [plan, ...] -> [{params, shapes}, ...]
     python3 plan_network.py --forward < cases.json   # plans with tfjs's weights -> logits
