@@ -137,6 +137,8 @@ export const typeDefs = /* GraphQL */ `
     reduction: Cell!
     "The genotype as JSON: {normal, reduction} blocks [opA, inputA, opB, inputB, combine]."
     genotype: JSON!
+    "The genotype as DARTS writes it, \`Genotype(normal=[…], …)\`, in DARTS's state numbering (its 0 is h[i-1])."
+    darts: String!
     "The controller's decisions (50 integers)."
     actions: [Int!]!
     logProb: Float!
@@ -292,6 +294,8 @@ export const typeDefs = /* GraphQL */ `
     normal: Cell!
     reduction: Cell!
     genotype: JSON!
+    "The genotype as DARTS writes it, in DARTS's state numbering."
+    darts: String!
     N: Int!
     F: Int!
     dataset: String!

@@ -1,3 +1,4 @@
+import { dartsText } from '../../core/search-space/darts.ts';
 import type { Sample } from '../../core/projections/queries.ts';
 import type { GraphqlContext } from '../context.ts';
 import type { CellParent } from './cell.ts';
@@ -12,6 +13,7 @@ export const sampleResolvers = {
   id: (sample: Sample) => sample.sampleId,
   normal: (sample: Sample): CellParent => ({ genotype: sample.genotype, cell: 'normal' }),
   reduction: (sample: Sample): CellParent => ({ genotype: sample.genotype, cell: 'reduction' }),
+  darts: (sample: Sample) => dartsText(sample.genotype),
   reused: (sample: Sample) => sample.rewardSource === 'reused',
   trials: (sample: Sample, _: unknown, context: GraphqlContext) => context.loaders.trialsBySample.load(sample.sampleId),
 };

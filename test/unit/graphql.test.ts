@@ -18,6 +18,7 @@ import type { SearchConfig } from '../../core/runtime/search-config.ts';
 import { TrainingFailure, type TrainerPlugin } from '../../core/runtime/trainer-plugin.ts';
 import { NASNET_A } from '../../core/search-space/nasnet-a.ts';
 import { cellConcat } from '../../core/search-space/genotype.ts';
+import { parseDartsGenotype } from '../../core/search-space/darts.ts';
 import { cellDot, cellText } from '../../core/search-space/render.ts';
 import type { EventStore } from '../../core/store/port.ts';
 import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
@@ -289,6 +290,7 @@ describe('GraphQL queries', () => {
           reward: number;
           cellHash: string;
           genotype: typeof NASNET_A;
+          darts: string;
           normal: Cell;
           reduction: Cell;
         }>;
@@ -298,7 +300,7 @@ describe('GraphQL queries', () => {
     }>(
       server,
       `{ experiment(id: "g1") { bestReward
-          bestCells(top: 3) { id reward cellHash genotype normal { blocks { inputA inputB opA opB combine } concat text dot } reduction { concat text } }
+          bestCells(top: 3) { id reward cellHash genotype darts normal { blocks { inputA inputB opA opB combine } concat text dot } reduction { concat text } }
           policyUpdates { version sampleIds meanReward baselineBefore baselineAfter loss approxKl clipFraction entropy paramsDigestBefore paramsDigestAfter position }
           rewardCurve { index sampleId reward source bestSoFar } } }`,
     );
@@ -309,6 +311,7 @@ describe('GraphQL queries', () => {
     const genotype = best[0]!.genotype;
     assert.equal(best[0]!.normal.text, cellText(genotype, 'normal').join('\n'));
     assert.equal(best[0]!.normal.dot, cellDot(genotype, 'normal'));
+    assert.deepEqual(parseDartsGenotype(best[0]!.darts), genotype, 'the DARTS text reads back as the same cells');
     assert.deepEqual(best[0]!.normal.concat, cellConcat(genotype, 'normal'));
     assert.deepEqual(best[0]!.reduction.concat, cellConcat(genotype, 'reduction'));
     assert.deepEqual(
