@@ -1,4 +1,4 @@
-import { BehaviorSubject, filter, firstValueFrom, fromEvent, map, race, Subject, take } from 'rxjs';
+import { filter, firstValueFrom, fromEvent, map, race, take } from 'rxjs';
 import { createStrategy } from '../controller/create-strategy.ts';
 import { controllerSetup } from '../controller/experiment-config.ts';
 import type { SampledArchitecture, SearchStrategy } from '../controller/strategy.ts';
@@ -17,6 +17,7 @@ import { WrongExpectedVersionError } from '../store/errors.ts';
 import type { EventStore } from '../store/port.ts';
 import { decideStop } from './decide-stop.ts';
 import { foldEvent, type ExperimentState } from './experiment-state.ts';
+import { followRewards, type RewardActivity, type RewardFeed, type RewardsBySample } from './reward-feed.ts';
 import { searchConfigJson, validateSearchConfig, type SearchConfig } from './search-config.ts';
 
 export class UnknownExperimentError extends Error {
@@ -47,7 +48,7 @@ export class ControllerDivergedError extends Error {
 
 export type ControllerActivity =
   | { kind: 'sampled'; experimentId: string; policyVersion: number; indices: number[] }
-  | { kind: 'reward'; experimentId: string; sampleId: string; reward: number; source: string }
+  | RewardActivity
   | { kind: 'updated'; experimentId: string; policyVersion: number; meanReward: number; baseline: number | null }
   | { kind: 'completed'; experimentId: string }
   | { kind: 'stopped'; experimentId: string; reason: string }
@@ -125,151 +126,166 @@ export async function runController(options: ControllerOptions): Promise<Control
   if (state.status === 'completed') return { status: 'completed', policyVersion: state.policyVersion };
   const config = validateSearchConfig(state.config);
   const strategy = rebuildStrategy(state);
-  const meta = (): EventMetadata => eventMetadata(experimentId, writerId);
-  // The state follows this controller's own appends: a stop is decided on it.
-  const append = async (events: NasnetEvent[]) => {
-    state.revision = (await store.append(stream, events, state.revision)).nextRevision;
-  };
-
-  if (state.status === 'stopped') {
-    await append([experimentResumed({ experimentId, samples: state.samples.size, writerId }, state.revision, meta())]);
-    state.status = 'running';
-    notify({ kind: 'resumed', experimentId, policyVersion: strategy.policyVersion, samples: state.samples.size });
-  }
-
-  // Rewards as they are reported, by anyone; the catch-up includes those reported before a crash.
-  const rewards = new Map<string, { reward: number; source: string }>();
-  for (const trial of state.trials.values())
-    if (trial.reward) rewards.set(trial.sampleId, { reward: trial.reward.reward, source: trial.reward.source });
-  const rewards$ = new BehaviorSubject(rewards);
-  // Someone else may stop the experiment (GraphQL's stopExperiment appends ExperimentStopped to
-  // this stream); the controller then ends without writing, as if it had been signalled.
-  const stoppedRevision = state.revision;
-  const stoppedElsewhere$ = new Subject<string>();
-  const subscription = store
-    .subscribe({
-      fromPosition: await store.headPosition(),
-      filter: {
-        types: ['RewardReported', 'ExperimentStopped'],
-        streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`, stream],
-      },
-    })
-    .subscribe((event) => {
-      if (event.type === 'ExperimentStopped' && event.stream === stream && event.revision > stoppedRevision) {
-        stoppedElsewhere$.next(event.data.reason);
-        return;
-      }
-      if (event.type !== 'RewardReported' || event.data.experimentId !== experimentId) return;
-      if (!rewards.has(event.data.sampleId))
-        notify({
-          kind: 'reward',
-          experimentId,
-          sampleId: event.data.sampleId,
-          reward: event.data.reward,
-          source: event.data.source,
-        });
-      rewards.set(event.data.sampleId, { reward: event.data.reward, source: event.data.source });
-      rewards$.next(rewards);
-    });
-  // Rewards reported between loading the state and subscribing.
-  for await (const event of store.readAll({
-    filter: { types: ['RewardReported'], streamPrefixes: [`${TRIAL_STREAM_PREFIX}${experimentId}-`] },
-  })) {
-    if (event.type === 'RewardReported' && event.data.experimentId === experimentId)
-      rewards.set(event.data.sampleId, { reward: event.data.reward, source: event.data.source });
-  }
-  rewards$.next(rewards);
-
+  const run: ControllerRun = { store, experimentId, writerId, stream, state, strategy, notify };
+  if (state.status === 'stopped') await resume(run);
+  const feed = await followRewards({ store, experimentId, stream, state, stoppedAfterRevision: state.revision, notify });
   const { batchSize } = controllerSetup(state.config).controller;
-  const stopped$ = fromEvent(signal, 'abort').pipe(
-    take(1),
-    map(() => 'stopped' as const),
-  );
-  let elsewhereReason = '';
-  const elsewhere$ = stoppedElsewhere$.pipe(
-    take(1),
-    map((reason) => ((elsewhereReason = reason), 'elsewhere' as const)),
-  );
   try {
-    for (;;) {
-      const first = strategy.policyVersion * batchSize;
-      if (first >= config.samples) break;
-      const indices = Array.from({ length: Math.min(batchSize, config.samples - first) }, (_, i) => first + i);
-      const missing = indices.filter((index) => !state.samples.has(index));
-      if (missing.length > 0) {
-        const drawn = strategy.sampleBatch(missing);
-        await append(drawn.map((sample) => architectureSampled(experimentId, sample, meta())));
-        for (const sample of drawn) state.samples.set(sample.index, { ...sample, sampleId: `${experimentId}-${sample.index}` });
-        notify({ kind: 'sampled', experimentId, policyVersion: strategy.policyVersion, indices: missing });
-      }
-      const batch = indices.map((index) => state.samples.get(index)!);
-      if (signal.aborted) return await stop(signal);
-      const outcome = await firstValueFrom(
-        race(
-          rewards$.pipe(
-            filter((known) => batch.every((sample) => known.has(sample.sampleId))),
-            map(() => 'rewarded' as const),
-          ),
-          stopped$,
-          elsewhere$,
-        ),
-      );
-      if (outcome === 'stopped') return await stop(signal);
-      if (outcome === 'elsewhere') return stoppedByOthers(elsewhereReason);
-      const scored = batch.map((sample) => ({ sample, reward: rewards.get(sample.sampleId)!.reward }));
-      const update = strategy.update(scored);
-      await append([
-        policyUpdated(
-          experimentId,
-          update,
-          scored.map(({ sample, reward }) => ({ sampleId: sample.sampleId, reward })),
-          meta(),
-        ),
-      ]);
-      notify({
-        kind: 'updated',
-        experimentId,
-        policyVersion: update.policyVersion,
-        meanReward: update.meanReward,
-        baseline: update.baselineAfter,
-      });
-    }
-    const summary = completionSummary(state, rewards);
-    await append([experimentCompleted({ experimentId, ...summary }, meta())]);
-    notify({ kind: 'completed', experimentId });
-    return { status: 'completed', policyVersion: strategy.policyVersion };
+    return await searchBatches(run, { batchSize, samples: config.samples }, feed, signal);
   } catch (error) {
-    if (error instanceof WrongExpectedVersionError) {
-      const last = (await store.readStream(stream, { direction: 'backwards', maxCount: 1 })).events[0];
-      if (last?.type === 'ExperimentStopped') return stoppedByOthers(last.data.reason);
-      throw new Error(
-        `another process is writing experiment ${experimentId} (its stream moved on under this controller); this controller stopped without writing`,
-      );
-    }
+    if (error instanceof WrongExpectedVersionError) return await outcomeOfConflict(run);
     throw error;
   } finally {
-    subscription.unsubscribe();
+    feed.unsubscribe();
   }
+}
 
-  function stoppedByOthers(reason: string): ControllerOutcome {
-    notify({ kind: 'stopped', experimentId, reason });
-    return { status: 'stopped', policyVersion: strategy.policyVersion };
-  }
+/** One controller run: what its steps write through. */
+interface ControllerRun {
+  store: EventStore;
+  experimentId: string;
+  writerId: string;
+  stream: string;
+  /** Follows this run's own appends: every append expects its revision, and a stop is decided on it. */
+  state: ExperimentState;
+  strategy: SearchStrategy;
+  notify: (activity: ControllerActivity) => void;
+}
 
-  async function stop(abortSignal: AbortSignal): Promise<ControllerOutcome> {
-    const reason =
-      abortSignal.reason instanceof Error
-        ? abortSignal.reason.message
-        : typeof abortSignal.reason === 'string'
-          ? abortSignal.reason
-          : 'stopped';
-    const decision = decideStop(state, { reason, metadata: meta() });
-    // This controller runs the experiment, so it is running; anything else is a bug here.
-    if (decision.kind !== 'stop') throw new Error(`the controller of ${experimentId} cannot stop it: ${decision.kind}`);
-    await append([decision.event]);
-    notify({ kind: 'stopped', experimentId, reason });
-    return { status: 'stopped', policyVersion: strategy.policyVersion };
+type DrawnSample = SampledArchitecture & { sampleId: string };
+
+type BatchOutcome = { kind: 'rewarded' } | { kind: 'stopped' } | { kind: 'elsewhere'; reason: string };
+
+async function append(run: ControllerRun, events: NasnetEvent[]): Promise<void> {
+  run.state.revision = (await run.store.append(run.stream, events, run.state.revision)).nextRevision;
+}
+
+function meta(run: ControllerRun): EventMetadata {
+  return eventMetadata(run.experimentId, run.writerId);
+}
+
+async function resume(run: ControllerRun): Promise<void> {
+  const { experimentId, writerId, state } = run;
+  await append(run, [experimentResumed({ experimentId, samples: state.samples.size, writerId }, state.revision, meta(run))]);
+  state.status = 'running';
+  run.notify({ kind: 'resumed', experimentId, policyVersion: run.strategy.policyVersion, samples: state.samples.size });
+}
+
+async function searchBatches(
+  run: ControllerRun,
+  budget: { batchSize: number; samples: number },
+  feed: RewardFeed,
+  signal: AbortSignal,
+): Promise<ControllerOutcome> {
+  const { batchSize, samples } = budget;
+  for (;;) {
+    const first = run.strategy.policyVersion * batchSize;
+    if (first >= samples) break;
+    const indices = Array.from({ length: Math.min(batchSize, samples - first) }, (_, i) => first + i);
+    await drawMissing(run, indices);
+    const batch = indices.map((index) => run.state.samples.get(index)!);
+    // fromEvent sees only aborts still to come.
+    if (signal.aborted) return await stop(run, signal);
+    const outcome = await awaitRewards(batch, feed, signal);
+    if (outcome.kind === 'stopped') return await stop(run, signal);
+    if (outcome.kind === 'elsewhere') return stoppedByOthers(run, outcome.reason);
+    await recordUpdate(run, batch, feed.rewards);
   }
+  return await complete(run, feed.rewards);
+}
+
+/** A resumed controller may find its batch already drawn (or partly): it draws only the rest. */
+async function drawMissing(run: ControllerRun, indices: number[]): Promise<void> {
+  const { experimentId, state, strategy } = run;
+  const missing = indices.filter((index) => !state.samples.has(index));
+  if (missing.length === 0) return;
+  const drawn = strategy.sampleBatch(missing);
+  await append(
+    run,
+    drawn.map((sample) => architectureSampled(experimentId, sample, meta(run))),
+  );
+  for (const sample of drawn) state.samples.set(sample.index, { ...sample, sampleId: `${experimentId}-${sample.index}` });
+  run.notify({ kind: 'sampled', experimentId, policyVersion: strategy.policyVersion, indices: missing });
+}
+
+/** Whichever comes first: the batch's last reward, this controller's signal, or a stop by someone else. */
+function awaitRewards(batch: DrawnSample[], feed: RewardFeed, signal: AbortSignal): Promise<BatchOutcome> {
+  return firstValueFrom(
+    race(
+      feed.rewards$.pipe(
+        filter((known) => batch.every((sample) => known.has(sample.sampleId))),
+        map((): BatchOutcome => ({ kind: 'rewarded' })),
+      ),
+      fromEvent(signal, 'abort').pipe(
+        take(1),
+        map((): BatchOutcome => ({ kind: 'stopped' })),
+      ),
+      feed.stoppedElsewhere$.pipe(
+        take(1),
+        map((reason): BatchOutcome => ({ kind: 'elsewhere', reason })),
+      ),
+    ),
+  );
+}
+
+async function recordUpdate(run: ControllerRun, batch: DrawnSample[], rewards: RewardsBySample): Promise<void> {
+  const { experimentId, strategy } = run;
+  const scored = batch.map((sample) => ({ sample, reward: rewards.get(sample.sampleId)!.reward }));
+  const update = strategy.update(scored);
+  await append(run, [
+    policyUpdated(
+      experimentId,
+      update,
+      scored.map(({ sample, reward }) => ({ sampleId: sample.sampleId, reward })),
+      meta(run),
+    ),
+  ]);
+  run.notify({
+    kind: 'updated',
+    experimentId,
+    policyVersion: update.policyVersion,
+    meanReward: update.meanReward,
+    baseline: update.baselineAfter,
+  });
+}
+
+async function complete(run: ControllerRun, rewards: RewardsBySample): Promise<ControllerOutcome> {
+  const { experimentId } = run;
+  const summary = completionSummary(run.state, rewards);
+  await append(run, [experimentCompleted({ experimentId, ...summary }, meta(run))]);
+  run.notify({ kind: 'completed', experimentId });
+  return { status: 'completed', policyVersion: run.strategy.policyVersion };
+}
+
+/** A stop by someone else is a normal end; any other writer on this stream would corrupt the experiment. */
+async function outcomeOfConflict(run: ControllerRun): Promise<ControllerOutcome> {
+  const last = (await run.store.readStream(run.stream, { direction: 'backwards', maxCount: 1 })).events[0];
+  if (last?.type === 'ExperimentStopped') return stoppedByOthers(run, last.data.reason);
+  throw new Error(
+    `another process is writing experiment ${run.experimentId} (its stream moved on under this controller); this controller stopped without writing`,
+  );
+}
+
+/** The stop is already in the log: nothing to write. */
+function stoppedByOthers(run: ControllerRun, reason: string): ControllerOutcome {
+  run.notify({ kind: 'stopped', experimentId: run.experimentId, reason });
+  return { status: 'stopped', policyVersion: run.strategy.policyVersion };
+}
+
+async function stop(run: ControllerRun, signal: AbortSignal): Promise<ControllerOutcome> {
+  const { experimentId } = run;
+  const reason = abortReason(signal);
+  const decision = decideStop(run.state, { reason, metadata: meta(run) });
+  // This controller runs the experiment, so it is running; anything else is a bug here.
+  if (decision.kind !== 'stop') throw new Error(`the controller of ${experimentId} cannot stop it: ${decision.kind}`);
+  await append(run, [decision.event]);
+  run.notify({ kind: 'stopped', experimentId, reason });
+  return { status: 'stopped', policyVersion: run.strategy.policyVersion };
+}
+
+function abortReason(signal: AbortSignal): string {
+  if (signal.reason instanceof Error) return signal.reason.message;
+  return typeof signal.reason === 'string' ? signal.reason : 'stopped';
 }
 
 /**
@@ -301,7 +317,7 @@ export function rebuildStrategy(state: ExperimentState): SearchStrategy {
   return strategy;
 }
 
-function completionSummary(state: ExperimentState, rewards: Map<string, { reward: number; source: string }>) {
+function completionSummary(state: ExperimentState, rewards: RewardsBySample) {
   let completed = 0;
   let failed = 0;
   let best: { sampleId: string; reward: number; index: number } | null = null;
