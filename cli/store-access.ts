@@ -3,7 +3,7 @@ import { DEFAULT_STORE_ADDRESS } from '../core/store/address.ts';
 import { openStore } from '../core/store/open-store.ts';
 import type { EventStore } from '../core/store/port.ts';
 
-const ADDRESS_FORMS = 'sqlite:<path> or esdb://host:port';
+const ADDRESS_FORMS = 'sqlite:<path>, postgres://user@host/db[?schema=name] or esdb://host:port';
 
 /**
  * `--store <address>`, one declaration for every command, so the address forms and the default

@@ -89,6 +89,9 @@ describe('nasnet events', () => {
       assert.match(error.stderr, /notes\.txt is not a SQLite database/);
       return true;
     });
-    await assert.rejects(run(NASNET, ['events', '--store', 'mysql://db']), /store must be sqlite:<path> or esdb:\/\/host:port/);
+    await assert.rejects(
+      run(NASNET, ['events', '--store', 'mysql://db']),
+      /store must be sqlite:<path>, postgres:\/\/\S+ or esdb:\/\/host:port/,
+    );
   });
 });

@@ -284,7 +284,10 @@ describe('nasnet search (end to end)', () => {
       [['search', '--F', '32', '--filters', '4'], /--F .* --filters .*not both/],
       [['status', 'nope'], /no experiment "nope"/],
       [['resume', 'nope'], /no experiment "nope"/],
-      [['status', 'x', '--store', 'mysql://db'], /store must be sqlite:<path> or esdb:\/\/host:port \(got "mysql:\/\/db"\)/],
+      [
+        ['status', 'x', '--store', 'mysql://db'],
+        /store must be sqlite:<path>, postgres:\/\/\S+ or esdb:\/\/host:port \(got "mysql:\/\/db"\)/,
+      ],
     ];
     for (const [args, message] of cases) {
       const run = await nasnet([...args, ...(args.includes('--store') ? [] : ['--store', store])], 60_000);

@@ -31,7 +31,10 @@ describe('store access', () => {
   it('--store defaults to the local SQLite file and says what an address looks like', () => {
     const option = storeOption('event store to record the transfer in');
     assert.equal(option.defaultValue, 'sqlite:.nasnet/nasnet.db');
-    assert.equal(option.description, 'event store to record the transfer in: sqlite:<path> or esdb://host:port');
+    assert.equal(
+      option.description,
+      'event store to record the transfer in: sqlite:<path>, postgres://user@host/db[?schema=name] or esdb://host:port',
+    );
     const program = new Command().addOption(storeOption()).parse(['--store', 'sqlite:x.db'], { from: 'user' });
     assert.equal(program.opts().store, 'sqlite:x.db');
   });

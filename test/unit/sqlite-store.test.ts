@@ -42,11 +42,14 @@ describe('store addresses', () => {
       connectionString: 'esdb://localhost:2113?tls=false',
     });
     assert.throws(
-      () => parseStoreAddress('postgres://x'),
+      () => parseStoreAddress('mysql://x'),
       (error: unknown) => {
         assert.ok(error instanceof StoreArgumentError);
         assert.equal(error.field, 'store');
-        assert.match(error.message, /must be sqlite:<path> or esdb:\/\/host:port \(got "postgres:\/\/x"\)/);
+        assert.match(
+          error.message,
+          /must be sqlite:<path>, postgres:\/\/user@host:5432\/db\[\?schema=name\] or esdb:\/\/host:port \(got "mysql:\/\/x"\)/,
+        );
         return true;
       },
     );

@@ -1,29 +1,15 @@
-import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { StoreOpenError } from '../errors.ts';
+import { loadMigrationFiles, type Migration } from '../migrations.ts';
 import type { SqliteConnection } from './connection.ts';
 
-/** The repository's numbered SQL files: event store tables and read-model tables. */
+export type { Migration };
+
+/** The repository's numbered SQL files for SQLite: event store tables and read-model tables. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../../migrations/', import.meta.url));
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-const FILE = /^(\d{4})_([a-z0-9_]+)\.sql$/;
-
-export async function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((file) => FILE.test(file)).sort();
-  const migrations: Migration[] = [];
-  for (const file of files) {
-    const [, number, name] = FILE.exec(file)!;
-    const version = Number(number);
-    if (migrations.some((m) => m.version === version)) throw new Error(`two migrations numbered ${number} in ${dir}`);
-    migrations.push({ version, name: name!, sql: await readFile(`${dir}/${file}`, 'utf8') });
-  }
-  return migrations;
+export function loadMigrations(dir: string = MIGRATIONS_DIR): Promise<Migration[]> {
+  return loadMigrationFiles(dir);
 }
 
 /**

@@ -8,10 +8,10 @@ import { createUpcaster, type UpcastFn } from '../../events/upcast.ts';
 import { createEventValidator, type EventValidator } from '../../events/validate.ts';
 import { DuplicateEventIdError, StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
 import { assertReadStreamOptions, assertStreamName } from '../arguments.ts';
+import { followLog } from '../follow-log.ts';
 import { prepareAppend, type PreparedEvent } from '../prepare-append.ts';
 import {
   START,
-  matchesFilter,
   type AppendResult,
   type EventFilter,
   type EventStore,
@@ -260,47 +260,15 @@ export class SqliteEventStore implements EventStore {
   }
 
   subscribe(options: SubscribeOptions = {}): Observable<RecordedEvent> {
-    return new Observable<RecordedEvent>((subscriber) => {
-      let after = options.fromPosition ?? START;
-      let draining = false;
-      let again = false;
-      // Reads pages until caught up; a wake-up that arrives mid-drain runs one more pass,
-      // so nothing appended meanwhile is left waiting for the next poll.
-      const drain = async (): Promise<void> => {
-        if (draining) {
-          again = true;
-          return;
-        }
-        draining = true;
-        try {
-          do {
-            again = false;
-            for (;;) {
-              const rows = await this.readPage(after);
-              for (const row of rows) {
-                if (subscriber.closed) return;
-                after = BigInt(row.position);
-                if (matchesFilter(options.filter, row.stream, row.type)) subscriber.next(this.toRecorded(row));
-              }
-              if (rows.length < this.pageSize) break;
-            }
-          } while (again && !subscriber.closed);
-        } catch (error) {
-          subscriber.error(error);
-        } finally {
-          draining = false;
-        }
-      };
-      const live = this.heads$.subscribe({
-        next: (head) => {
-          if (head > after) void drain();
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      void drain();
-      return () => live.unsubscribe();
-    });
+    return followLog(
+      {
+        readPage: (after) => this.readPage(after),
+        pageSize: this.pageSize,
+        heads$: this.heads$,
+        toRecorded: (row) => this.toRecorded(row),
+      },
+      options,
+    );
   }
 
   async headPosition(): Promise<bigint> {
