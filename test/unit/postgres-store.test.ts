@@ -85,6 +85,22 @@ describe('PostgreSQL store', { skip }, () => {
     await Promise.all([a.close(), b.close(), reader.close()]);
   });
 
+  it('lets a writer that stalls mid-append hold up the log only until the server ends its transaction', async () => {
+    const stalled = await open({
+      idleInTransactionMs: 500,
+      beforeCommit: () => new Promise((resolve) => setTimeout(resolve, 2_000)),
+    });
+    const other = await open();
+    const stalling = stalled.append('experiment-stalled', [architectureSampled('stalled', 0)], 'no_stream');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await other.append('experiment-waiting', [architectureSampled('waiting', 0)], 'no_stream');
+    assert.ok(Date.now() - started < 1_900, 'the other writer went ahead once the stalled transaction was ended');
+    await assert.rejects(stalling, /idle-in-transaction|terminat|Connection terminated/i);
+    assert.equal((await other.readStream('experiment-stalled')).exists, false, 'nothing of the stalled append was stored');
+    await Promise.all([stalled.close(), other.close()]);
+  });
+
   it('delivers every event of racing writers once, in position order, to a reader on another connection', async () => {
     const writers = await Promise.all([0, 1, 2, 3].map(() => open({ poolSize: 2 })));
     const reader = await open();

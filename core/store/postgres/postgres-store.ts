@@ -35,6 +35,8 @@ export interface PostgresStoreOptions {
    * the tests hold a transaction open here to race readers against it.
    */
   beforeCommit?: () => Promise<void>;
+  /** How long the server lets a transaction of this store sit idle before it ends it (default 10 s). */
+  idleInTransactionMs?: number;
 }
 
 /** int8 columns arrive as text: 64 bits do not fit a JavaScript number. */
@@ -51,6 +53,9 @@ interface EventRow {
 
 /** An append's result; `committed` (only when it wrote) runs once its transaction committed. */
 type Landed = AppendResult & { committed?: () => void };
+
+/** Appends are a few round trips: a transaction idle this long belongs to a host that is gone. */
+const IDLE_IN_TRANSACTION_MS = 10_000;
 
 const COLUMNS = 'position, stream, revision, id, type, version, data, metadata';
 
@@ -72,7 +77,15 @@ export async function openPostgresStore(
   options: PostgresStoreOptions = {},
 ): Promise<PostgresEventStore> {
   const { connectionString, schema, display } = typeof address === 'string' ? parsePostgresAddress(address) : address;
-  const config: pg.ClientConfig = { connectionString, options: `-c search_path=${schema}`, application_name: 'nasnet' };
+  const config: pg.ClientConfig = {
+    connectionString,
+    // A host that vanishes mid-append would hold the log's lock for as long as the server
+    // believes its connection alive; the server ends such a transaction instead, and the
+    // append fails on that host (its retry is recognised as one). Keepalives notice dead peers.
+    options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=${options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS}`,
+    keepAlive: true,
+    application_name: 'nasnet',
+  };
   const pool = new pg.Pool({ ...config, max: options.poolSize ?? 4 });
   // An idle connection that the server drops must not take the process down: the next query reconnects.
   pool.on('error', () => undefined);
@@ -235,6 +248,11 @@ export class PostgresEventStore implements EventStore {
   /** BEGIN … COMMIT on one pooled connection; a thrown error rolls back. */
   private async inTransaction(work: (client: pg.PoolClient) => Promise<Landed>): Promise<AppendResult> {
     const client = await this.pool.connect();
+    // The server may end the connection between queries (an idle timeout, a restart): the
+    // error then arrives as an event, which must not go unheard, and the next query fails.
+    let lost: Error | undefined;
+    const onError = (error: Error) => (lost = error);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const { committed, ...result } = await work(client);
@@ -242,10 +260,12 @@ export class PostgresEventStore implements EventStore {
       committed?.();
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
+      if (!lost) await client.query('ROLLBACK').catch(() => undefined);
+      throw lost ?? error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A lost connection is thrown away, not returned to the pool.
+      client.release(lost);
     }
   }
 
