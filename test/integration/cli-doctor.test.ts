@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -9,10 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { DoctorReport } from '../../cli/commands/doctor.ts';
 import { openSqliteStore } from '../../core/store/sqlite/sqlite-store.ts';
+import { parsePostgresAddress } from '../../core/store/address.ts';
+import { openPostgresStore } from '../../core/store/postgres/postgres-store.ts';
 import { loadMigrations } from '../../core/store/sqlite/migrate.ts';
 import { automaticBackend, type Availability } from '../../plugins/trainers/tfjs/backend-choice.ts';
 import { BACKENDS, type BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
-import { exampleOfEveryType } from '../support/events.ts';
+import { exampleOfEveryType, experimentCreated } from '../support/events.ts';
 
 const NASNET = fileURLToPath(new URL('../../cli/nasnet.js', import.meta.url));
 const run = promisify(execFile);
@@ -153,6 +157,33 @@ describe('nasnet doctor', { concurrency: true }, () => {
     assert.equal(report.store.ok, true);
     assert.equal(report.store.exists, false);
     assert.equal(existsSync(join(dir, 'absent')), false);
+  });
+
+  it('looks at a PostgreSQL store without creating its schema, then reports its version and head', {
+    skip: process.env.NASNET_PG_URL ? false : 'NASNET_PG_URL is not set; .ci/run sets it',
+  }, async () => {
+    const url = process.env.NASNET_PG_URL!;
+    const schema = `nasnet_doctor_${randomBytes(4).toString('hex')}`;
+    const address = `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
+    const admin = new pg.Client({ connectionString: parsePostgresAddress(url).connectionString });
+    await admin.connect();
+    try {
+      const before = JSON.parse((await doctor('--json', '--store', address)).stdout) as DoctorReport;
+      assert.deepEqual([before.store.ok, before.store.exists, before.store.knownSchemaVersion], [true, false, 1]);
+      const found = await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+      assert.equal(found.rowCount, 0, 'the doctor created nothing');
+      const store = await openPostgresStore(address);
+      const { positions } = await store.append('experiment-doc', [experimentCreated('doc')], 'no_stream');
+      await store.close();
+      const after = JSON.parse((await doctor('--json', '--store', address)).stdout) as DoctorReport;
+      assert.deepEqual(
+        [after.store.ok, after.store.exists, after.store.schemaVersion, after.store.headPosition],
+        [true, true, 1, String(positions[0])],
+      );
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    }
   });
 
   it('exits 1 on a corrupt store file and leaves it as it was', async () => {
