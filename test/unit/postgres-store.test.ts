@@ -164,6 +164,12 @@ describe('PostgreSQL store', { skip }, () => {
     await Promise.all([reader.close(), writer.close()]);
   });
 
+  it('completes a subscription made after close, without opening a connection', async () => {
+    const store = await open();
+    await store.close();
+    assert.deepEqual(await firstValueFrom(store.subscribe().pipe(toArray())), []);
+  });
+
   it('refuses a schema newer than this code, changing nothing', async () => {
     const store = await open();
     await store.close();

@@ -302,6 +302,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribe(options: SubscribeOptions = {}): Observable<RecordedEvent> {
+    // A closed store opens no LISTEN connection: its subscriptions complete at once.
+    if (this.closing) return new Observable<RecordedEvent>((subscriber) => subscriber.complete());
     return followLog(
       {
         readPage: (after) => this.readPage(after, this.pageSize),
