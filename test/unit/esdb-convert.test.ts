@@ -1,30 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JSONRecordedEvent, Position } from '@eventstore/db-client';
+import { binaryEvent, jsonEvent } from '@eventstore/db-client';
 import { NASNET_CATALOGUE, type EventCatalogue } from '../../core/events/catalogue-registry.ts';
-import type { NasnetEvent } from '../../core/events/event.ts';
-import { createEventValidator } from '../../core/events/validate.ts';
-import { createEventReader, isNasnetRecord, toEsdbEvent } from '../../core/store/esdb/convert.ts';
+import { appendSize, createEventReader, foreignReason, isNasnetRecord, isOwnRecord } from '../../core/store/esdb/convert.ts';
 import { encodePosition } from '../../core/store/esdb/position.ts';
-import { prepareAppend } from '../../core/store/prepare-append.ts';
+import { stored } from '../support/fake-esdb-client.ts';
 import { architectureSampled, asWritten, experimentCreated } from '../support/events.ts';
-
-/** What the client hands back for an event written with toEsdbEvent: JSON parsed again, plus where it sits. */
-function stored(event: NasnetEvent, stream: string, revision: bigint, position?: Position): JSONRecordedEvent {
-  const written = toEsdbEvent(prepareAppend(stream, [event], 'any', createEventValidator(NASNET_CATALOGUE))[0]!);
-  assert.equal(written.contentType, 'application/json');
-  return {
-    streamId: stream,
-    id: written.id,
-    isJson: true,
-    revision,
-    type: written.type,
-    created: new Date(),
-    data: JSON.parse(JSON.stringify(written.data)),
-    metadata: JSON.parse(JSON.stringify(written.metadata)),
-    position,
-  };
-}
 
 const at = { commit: 1200n, prepare: 1100n };
 
@@ -73,4 +54,36 @@ test('exposes nasnet streams only: no system events, no foreign streams', () => 
   assert.equal(isNasnetRecord({ ...record, streamId: 'orders-1' }), false);
   assert.equal(isNasnetRecord({ ...record, streamId: '$settings' }), false);
   assert.equal(isNasnetRecord({ ...record, type: '$metadata' }), false);
+});
+
+test('tells records nasnet wrote from foreign ones in streams named like ours', () => {
+  const record = stored(experimentCreated('e5'), 'experiment-e5', 0n, at);
+  assert.equal(foreignReason(record), undefined);
+  assert.equal(isOwnRecord(record), true);
+  const metadata = record.metadata as Record<string, unknown>;
+  const foreign = [
+    { ...record, isJson: false as never, data: new Uint8Array([1]) as never },
+    { ...record, data: 'not json {' },
+    { ...record, data: ['an', 'array'] },
+    { ...record, metadata: undefined },
+    { ...record, metadata: { ...metadata, schemaVersion: undefined } },
+    { ...record, metadata: { ...metadata, schemaVersion: '1' } },
+    { ...record, metadata: { ...metadata, schemaVersion: 1.5 } },
+  ];
+  for (const candidate of foreign) assert.equal(isOwnRecord(candidate), false, JSON.stringify(candidate.metadata));
+  assert.match(foreignReason(foreign[0]!) ?? '', /not stored as JSON/);
+  assert.match(foreignReason(foreign[4]!) ?? '', /schemaVersion/);
+  // Ours by shape even when unreadable: the reader must refuse it, not skip it.
+  assert.equal(isOwnRecord({ ...record, type: 'SomethingElse' }), true);
+});
+
+test('measures an append as the server counts it: UTF-8 JSON of data and metadata, type twice, plus the id', () => {
+  const id = '0b6b7bc2-77b8-4b85-9d52-d8c2c1b0a8a1';
+  const event = jsonEvent({ id, type: 'Té', data: { s: 'é€' }, metadata: { schemaVersion: 1 } });
+  const data = Buffer.byteLength('{"s":"é€"}');
+  const metadata = Buffer.byteLength('{"schemaVersion":1}');
+  assert.equal(data, 13); // 8 ASCII bytes, é 2, € 3
+  assert.equal(appendSize([event]), data + metadata + 2 * 2 + 36);
+  assert.equal(appendSize([event, event]), 2 * appendSize([event]));
+  assert.equal(appendSize([binaryEvent({ id, type: 'B', data: new Uint8Array(10) })]), 10 + 2 + 36);
 });

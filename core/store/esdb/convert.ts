@@ -58,6 +58,46 @@ export function isNasnetRecord(recorded: EsdbRecordedEvent): boolean {
 }
 
 /**
+ * Why a stored record was not written by nasnet, or undefined when it was. Another application
+ * may use a stream named like ours (`experiment-…`); its events are told apart by shape: nasnet
+ * writes JSON objects and always puts an integer schema version in the metadata. A record that
+ * has one is ours even if it cannot be read (unknown type, failed upcast): createEventReader
+ * then refuses it, as it must not be skipped silently.
+ */
+export function foreignReason(recorded: EsdbRecordedEvent): string | undefined {
+  if (!recorded.isJson) return 'it is not stored as JSON';
+  if (!isPlainObject(recorded.data)) return 'its data is not a JSON object';
+  if (!isPlainObject(recorded.metadata)) return 'its metadata is not a JSON object';
+  const version = recorded.metadata[SCHEMA_VERSION_KEY];
+  if (typeof version !== 'number' || !Number.isInteger(version)) return `its metadata has no integer ${SCHEMA_VERSION_KEY}`;
+  return undefined;
+}
+
+/** True for records nasnet wrote (see foreignReason). */
+export function isOwnRecord(recorded: EsdbRecordedEvent): boolean {
+  return foreignReason(recorded) === undefined;
+}
+
+/**
+ * What a batch counts against the server's MaxAppendSize. Servers count each event's data and
+ * metadata bytes plus two bytes per character of its type (older ones count less); the id is
+ * added as a margin. Data and metadata are measured as the client sends them: JSON text in UTF-8.
+ */
+export function appendSize(events: readonly EsdbEventData[]): number {
+  let bytes = 0;
+  for (const event of events) {
+    bytes += payloadBytes(event.data) + payloadBytes(event.metadata) + event.type.length * 2 + event.id.length;
+  }
+  return bytes;
+}
+
+function payloadBytes(payload: unknown): number {
+  if (payload === undefined) return 0;
+  if (payload instanceof Uint8Array) return payload.byteLength;
+  return Buffer.byteLength(JSON.stringify(payload), 'utf8');
+}
+
+/**
  * Builds the read path once per store: turns a stored EventStoreDB event back into the
  * port's RecordedEvent, upcast to the current schema version.
  */

@@ -3,57 +3,82 @@ import {
   END,
   EventStoreDBClient,
   FORWARDS,
+  MaxAppendSizeExceededError,
   NO_STREAM,
   START as ESDB_START,
   StreamNotFoundError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
-  streamNameFilter,
   type AppendResult as EsdbAppendResult,
   type CurrentRevision,
+  type EventData as EsdbEventData,
   type ReadStreamOptions as EsdbReadStreamOptions,
   type RecordedEvent as EsdbRecordedEvent,
 } from '@eventstore/db-client';
 import { Observable } from 'rxjs';
 import { NASNET_CATALOGUE, type EventCatalogue } from '../../events/catalogue-registry.ts';
 import type { NasnetEvent, RecordedEvent } from '../../events/event.ts';
-import { NASNET_STREAM_PREFIXES } from '../../events/streams.ts';
 import { createEventValidator, type EventValidator } from '../../events/validate.ts';
-import { DuplicateEventIdError, StoreOpenError } from '../errors.ts';
+import { DuplicateEventIdError, StoreArgumentError, StoreOpenError } from '../errors.ts';
 import { assertReadStreamOptions, assertStreamName } from '../arguments.ts';
 import { prepareAppend, type PreparedEvent } from '../prepare-append.ts';
 import {
   START,
   matchesFilter,
   type AppendResult,
+  type EventFilter,
   type EventStore,
   type ExpectedRevision,
   type ReadAllOptions,
   type ReadStreamOptions,
   type ReadStreamResult,
-  type SubscribeOptions,
 } from '../port.ts';
+import { readRange } from './catch-up.ts';
 import {
+  appendSize,
   createEventReader,
+  foreignReason,
   isNasnetRecord,
   positionOf,
   toEsdbEvent,
   toEsdbExpectedRevision,
   toWrongExpectedVersion,
 } from './convert.ts';
-import { encodePosition, toReadPosition } from './position.ts';
+import { AllFollower, type EsdbSubscribeOptions, type FollowContext } from './follow-all.ts';
+import { encodePosition } from './position.ts';
+import { Backoff, describeError, isTransientError, sleep } from './transient.ts';
+
+export type { EsdbSubscribeOptions } from './follow-all.ts';
 
 export interface EsdbStoreOptions {
   catalogue?: EventCatalogue;
+  /**
+   * Told what the adapter worked around: a resubscription or read retried after a transient
+   * error, a stream holding events nasnet did not write. Default: a process warning
+   * (`process.emitWarning(message, 'NasnetWarning')`).
+   */
+  onWarning?: (message: string) => void;
+  /**
+   * The largest batch `append` sends, in bytes as the server counts them against its
+   * MaxAppendSize (see appendSize); a larger one is refused before anything is sent.
+   * Default 1,048,576, the server's default. Set it to a lower server limit to be told early.
+   */
+  maxAppendBytes?: number;
+  /** Waits between attempts after a transient error: from `initialMs`, doubling up to `maxMs` (100 ms to 5 s). */
+  retryBackoff?: { initialMs: number; maxMs: number };
+  /**
+   * How long `readAll` waits for a server that has gone quiet before reading the rest of the
+   * log without the server filter (servers before 23.10 do not say when a filtered read has
+   * reached the end; see catch-up.ts). Default 250 ms.
+   */
+  readIdleMs?: number;
 }
 
-export interface EsdbSubscribeOptions extends SubscribeOptions {
-  /**
-   * Called with a position the server has scanned up to, when no event for this
-   * subscription lies between the last one delivered and it. A projection can store it
-   * as its checkpoint, so a restart after a long stretch of other events skips that stretch.
-   */
-  onCheckpoint?: (position: bigint) => void;
-}
+/** EventStoreDB's default MaxAppendSize. */
+export const DEFAULT_MAX_APPEND_BYTES = 1_048_576;
+const DEFAULT_BACKOFF = { initialMs: 100, maxMs: 5_000 };
+const DEFAULT_READ_IDLE_MS = 250;
+/** Transient failures in a row after which a read gives up: unlike a subscription, it has a caller waiting. */
+const READ_RETRIES = 3;
 
 /**
  * Opens the EventStoreDB store at an `esdb://` (or `esdb+discover://`) connection string.
@@ -75,13 +100,17 @@ export async function openEsdbStore(connectionString: string, options: EsdbStore
     await client.dispose().catch(() => undefined);
     throw new StoreOpenError(`cannot read from EventStoreDB at ${where}: ${messageOf(error)}`, { cause: error });
   }
-  return new EsdbEventStore(client, options.catalogue ?? NASNET_CATALOGUE);
+  const { catalogue, ...adapterOptions } = options;
+  return new EsdbEventStore(client, catalogue ?? NASNET_CATALOGUE, adapterOptions);
 }
 
 /**
  * The port over EventStoreDB. Global positions are (commit, prepare) packed into one bigint
- * (position.ts); $all is filtered to nasnet streams. Unlike SQLite, an event id reused in
- * another stream or at another revision is not detected (see reusedId).
+ * (position.ts); $all is filtered to nasnet streams, on the server where the client allows it,
+ * and to nasnet's own events (another application's events in a stream named like ours are
+ * skipped with a warning). Subscriptions resubscribe and reads resume after transient errors;
+ * appends over the server's size limit are refused before they are sent. Unlike SQLite, an
+ * event id reused in another stream or at another revision is not detected (see reusedId).
  */
 export class EsdbEventStore implements EventStore {
   private readonly validate: EventValidator;
@@ -89,30 +118,42 @@ export class EsdbEventStore implements EventStore {
   /** Completes each live subscription; close() calls them all. */
   private readonly live = new Set<() => void>();
   private closing: Promise<void> | null = null;
+  private readonly warn: (message: string) => void;
+  private readonly maxAppendBytes: number;
+  private readonly retryBackoff: { initialMs: number; maxMs: number };
+  private readonly readIdleMs: number;
+  /** Streams already warned about holding events nasnet did not write: one warning each. */
+  private readonly foreignStreams = new Set<string>();
 
   constructor(
     /** The underlying client, for what the port does not cover. */
     readonly client: EventStoreDBClient,
     catalogue: EventCatalogue = NASNET_CATALOGUE,
+    options: Omit<EsdbStoreOptions, 'catalogue'> = {},
   ) {
     this.validate = createEventValidator(catalogue);
     this.read = createEventReader(catalogue);
+    this.warn = options.onWarning ?? ((message) => process.emitWarning(message, 'NasnetWarning'));
+    this.maxAppendBytes = options.maxAppendBytes ?? DEFAULT_MAX_APPEND_BYTES;
+    if (!Number.isSafeInteger(this.maxAppendBytes) || this.maxAppendBytes <= 0) {
+      throw new StoreArgumentError('maxAppendBytes', options.maxAppendBytes, 'must be a positive whole number of bytes');
+    }
+    this.retryBackoff = options.retryBackoff ?? DEFAULT_BACKOFF;
+    this.readIdleMs = options.readIdleMs ?? DEFAULT_READ_IDLE_MS;
   }
 
   async append(stream: string, events: readonly NasnetEvent[], expectedRevision: ExpectedRevision): Promise<AppendResult> {
     const prepared = prepareAppend(stream, events, expectedRevision, this.validate);
+    const batch = prepared.map(toEsdbEvent);
+    this.assertFits(batch);
     this.assertOpen();
     let result: EsdbAppendResult;
     try {
-      result = await this.client.appendToStream(stream, prepared.map(toEsdbEvent), {
+      result = await this.client.appendToStream(stream, batch, {
         expectedRevision: toEsdbExpectedRevision(expectedRevision),
       });
     } catch (error) {
-      if (!(error instanceof EsdbWrongExpectedVersionError)) throw error;
-      throw (
-        (await this.reusedId(stream, prepared, expectedRevision, error.actualVersion)) ??
-        toWrongExpectedVersion(stream, expectedRevision, error.actualVersion)
-      );
+      throw await this.appendError(error, stream, prepared, batch, expectedRevision);
     }
     if (!result.success) {
       // Only with `throwOnAppendFailure=false` in the connection string; the client then
@@ -149,26 +190,41 @@ export class EsdbEventStore implements EventStore {
     const revision = lastRevisionRead(records, options) ?? (await this.lastRevision(stream));
     // null: the stream was deleted between the two reads.
     if (revision === null) return { exists: false, revision: null, events: [] };
-    return { exists: true, revision, events: records.map(this.read) };
+    // The revision counts every event of the stream; only nasnet's are returned, so a read
+    // with maxCount may return fewer events than it read.
+    return { exists: true, revision, events: records.filter(this.isOurs).map(this.read) };
   }
 
+  /**
+   * Reads $all up to its newest position at the call, through the server filter (catch-up.ts);
+   * events appended meanwhile are left to the next read or a subscription. A transient error
+   * resumes the read after the last position read, up to READ_RETRIES times in a row.
+   */
   async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {
     this.assertOpen();
-    const after = options.fromPosition ?? START;
+    const { filter } = options;
     let remaining = options.maxCount ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
-    const read = this.client.readAll({ fromPosition: toReadPosition(after) });
-    try {
-      for await (const { event } of read) {
-        if (!event || !isNasnetRecord(event)) continue;
-        // The client reads from a position inclusively; the port reads strictly after it.
-        if (encodePosition(event.position) <= after) continue;
-        if (!matchesFilter(options.filter, event.streamId, event.type)) continue;
-        yield this.read(event);
-        if (--remaining === 0) return;
+    const range = { last: options.fromPosition ?? START, head: await this.retrying('read of $all', () => this.newest()) };
+    const backoff = this.backoff();
+    let failures = 0;
+    while (range.last < range.head) {
+      const from = range.last;
+      try {
+        for await (const event of readRange(this.client, range, filter, this.readIdleMs)) {
+          if (!this.exposes(event, filter)) continue;
+          yield this.read(event);
+          if (--remaining === 0) return;
+        }
+        return;
+      } catch (error) {
+        // Only failures in a row count: an attempt that read something starts the count again.
+        if (range.last > from) {
+          failures = 0;
+          backoff.reset();
+        }
+        await this.beforeRetry(error, failures++, backoff, `read of $all after position ${range.last}`);
       }
-    } finally {
-      await read.cancel();
     }
   }
 
@@ -178,54 +234,13 @@ export class EsdbEventStore implements EventStore {
         subscriber.complete();
         return;
       }
-      const { filter, onCheckpoint } = options;
-      const after = options.fromPosition ?? START;
-      let delivered = after;
-      let reported = after;
-      const subscription = this.client.subscribeToAll({
-        fromPosition: toReadPosition(after),
-        filter: streamNameFilter({
-          prefixes: [...(filter?.streamPrefixes?.length ? filter.streamPrefixes : NASNET_STREAM_PREFIXES)],
-          checkpointReached: (sub, position) => {
-            const checkpoint = encodePosition(position);
-            // A checkpoint may trail events already delivered, and events may still sit in
-            // the client's buffer; reporting either would make a resumed projection redo or
-            // skip events. Skipped checkpoints cost nothing: another one follows.
-            if (!onCheckpoint || checkpoint <= reported || sub.readableLength > 0) return;
-            reported = checkpoint;
-            try {
-              onCheckpoint(checkpoint);
-            } catch (error) {
-              subscriber.error(error);
-            }
-          },
-        }),
-      });
-      subscription.on('data', ({ event }) => {
-        if (!event || !isNasnetRecord(event)) return;
-        const position = encodePosition(event.position);
-        // Guards the start: the port's fromPosition is exclusive.
-        if (position <= delivered) return;
-        delivered = position;
-        if (position > reported) reported = position;
-        if (!matchesFilter(filter, event.streamId, event.type)) return;
-        let recorded: RecordedEvent;
-        try {
-          recorded = this.read(event);
-        } catch (error) {
-          subscriber.error(error);
-          return;
-        }
-        subscriber.next(recorded);
-      });
-      subscription.on('error', (error) => subscriber.error(error));
-      subscription.on('end', () => subscriber.complete());
+      const follower = new AllFollower(this.followContext, subscriber, options);
       const complete = () => subscriber.complete();
       this.live.add(complete);
+      follower.start();
       return () => {
         this.live.delete(complete);
-        // A subscription that failed to start has reported that through 'error' already.
-        subscription.unsubscribe().catch(() => undefined);
+        follower.stop();
       };
     });
   }
@@ -233,15 +248,7 @@ export class EsdbEventStore implements EventStore {
   /** Position of the newest nasnet event (system and foreign events are not part of the log the port exposes). */
   async headPosition(): Promise<bigint> {
     this.assertOpen();
-    const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END });
-    try {
-      for await (const { event } of read) {
-        if (event && isNasnetRecord(event)) return encodePosition(event.position);
-      }
-      return START;
-    } finally {
-      await read.cancel();
-    }
+    return this.retrying('read of the head of $all', () => this.newestExposed());
   }
 
   /** Completes live subscriptions, then closes the connection. */
@@ -251,6 +258,108 @@ export class EsdbEventStore implements EventStore {
       await this.client.dispose();
     })();
     return this.closing;
+  }
+
+  /** Appends are atomic, so a batch over the limit is refused whole: splitting it would break that. */
+  private assertFits(batch: readonly EsdbEventData[]): void {
+    const bytes = appendSize(batch);
+    if (bytes > this.maxAppendBytes) throw tooLarge(batch.length, bytes, `${this.maxAppendBytes} bytes (maxAppendBytes)`);
+  }
+
+  private async appendError(
+    error: unknown,
+    stream: string,
+    prepared: readonly PreparedEvent[],
+    batch: readonly EsdbEventData[],
+    expectedRevision: ExpectedRevision,
+  ): Promise<unknown> {
+    if (error instanceof MaxAppendSizeExceededError) {
+      // The server's limit is lower than maxAppendBytes: say so, with the limit to set.
+      const limit = Number.isFinite(error.maxAppendSize)
+        ? `${error.maxAppendSize} bytes (the server's MaxAppendSize; set maxAppendBytes to it)`
+        : "the server's MaxAppendSize, which is lower than maxAppendBytes";
+      return tooLarge(batch.length, appendSize(batch), limit);
+    }
+    if (!(error instanceof EsdbWrongExpectedVersionError)) return error;
+    return (
+      (await this.reusedId(stream, prepared, expectedRevision, error.actualVersion)) ??
+      toWrongExpectedVersion(stream, expectedRevision, error.actualVersion)
+    );
+  }
+
+  /** The newest position in $all, of any event (system ones too): where a read of the log ends. */
+  private async newest(): Promise<bigint> {
+    const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END, maxCount: 1 });
+    try {
+      for await (const { event } of read) if (event) return encodePosition(event.position);
+      return START;
+    } finally {
+      await read.cancel();
+    }
+  }
+
+  /** The newest position of an event the port exposes, START when there is none. */
+  private async newestExposed(): Promise<bigint> {
+    const read = this.client.readAll({ direction: BACKWARDS, fromPosition: END });
+    try {
+      for await (const { event } of read) if (event && this.exposes(event, undefined)) return encodePosition(event.position);
+      return START;
+    } finally {
+      await read.cancel();
+    }
+  }
+
+  /** True for records the port returns under `filter`: nasnet's own, in nasnet streams. */
+  private readonly exposes = (recorded: EsdbRecordedEvent, filter: EventFilter | undefined): boolean =>
+    isNasnetRecord(recorded) && matchesFilter(filter, recorded.streamId, recorded.type) && this.isOurs(recorded);
+
+  /**
+   * False for records another application wrote in a stream named like ours; they are skipped,
+   * with one warning per stream, rather than failing every read of the log.
+   */
+  private readonly isOurs = (recorded: EsdbRecordedEvent): boolean => {
+    const reason = foreignReason(recorded);
+    if (reason === undefined) return true;
+    if (!this.foreignStreams.has(recorded.streamId)) {
+      this.foreignStreams.add(recorded.streamId);
+      this.warn(
+        `EventStoreDB stream ${recorded.streamId} holds events nasnet did not write (${recorded.type} event ${recorded.id} at revision ${recorded.revision}: ${reason}); nasnet skips them, and warns about this stream only once`,
+      );
+    }
+    return false;
+  };
+
+  private get followContext(): FollowContext {
+    return { client: this.client, read: this.read, exposes: this.exposes, warn: this.warn, backoff: () => this.backoff() };
+  }
+
+  private backoff(): Backoff {
+    return new Backoff(this.retryBackoff.initialMs, this.retryBackoff.maxMs);
+  }
+
+  /** Runs `read` again after transient errors, READ_RETRIES times in a row at most. */
+  private async retrying<T>(what: string, read: () => Promise<T>): Promise<T> {
+    const backoff = this.backoff();
+    for (let failures = 0; ; failures++) {
+      try {
+        return await read();
+      } catch (error) {
+        await this.beforeRetry(error, failures, backoff, what);
+      }
+    }
+  }
+
+  /** Rethrows unless the error is transient and retries are left; otherwise warns and waits. */
+  private async beforeRetry(error: unknown, failures: number, backoff: Backoff, what: string): Promise<void> {
+    // close() cancels reads in flight; that, not how the cancelled read ended, is the cause.
+    this.assertOpen();
+    if (!isTransientError(error) || failures >= READ_RETRIES) throw error;
+    const delay = backoff.delay();
+    this.warn(
+      `EventStoreDB ${what} failed (${describeError(error)}); retrying in ${delay} ms (${failures + 1} of ${READ_RETRIES})`,
+    );
+    await sleep(delay);
+    this.assertOpen();
   }
 
   /**
@@ -306,6 +415,15 @@ function lastRevisionRead(
 ): bigint | undefined {
   if (direction === 'backwards') return fromRevision === undefined ? records[0]?.revision : undefined;
   return maxCount === undefined || records.length < maxCount ? records.at(-1)?.revision : undefined;
+}
+
+/** The port's refusal of a batch too large for one append; `limit` says how large one may be, and why. */
+function tooLarge(count: number, bytes: number, limit: string): StoreArgumentError {
+  return new StoreArgumentError(
+    'events',
+    { count, bytes },
+    `must fit in one EventStoreDB append of at most ${limit}, but these ${count} events take ${bytes} bytes: append fewer events at a time`,
+  );
 }
 
 /** Connection strings may carry a password (`esdb://user:pass@host`); keep it out of messages. */
