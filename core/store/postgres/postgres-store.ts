@@ -7,8 +7,9 @@ import { createUpcaster, type UpcastFn } from '../../events/upcast.ts';
 import { createEventValidator, type EventValidator } from '../../events/validate.ts';
 import { parsePostgresAddress, type PostgresAddress } from '../address.ts';
 import { assertReadStreamOptions, assertStreamName } from '../arguments.ts';
-import { DuplicateEventIdError, StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
+import { StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
 import { followLog } from '../follow-log.ts';
+import { earlierAttempt, recordedFromRow } from '../stored-rows.ts';
 import type { EventFilter } from '../port.ts';
 import { prepareAppend, type PreparedEvent } from '../prepare-append.ts';
 import {
@@ -48,7 +49,7 @@ interface EventRow {
   type: string;
   version: number;
   data: JsonObject;
-  metadata: RecordedEvent['metadata'];
+  metadata: JsonObject;
 }
 
 /** An append's result; `committed` (only when it wrote) runs once its transaction committed. */
@@ -238,11 +239,7 @@ export class PostgresEventStore implements EventStore {
       'SELECT id, position FROM events WHERE stream = $1 AND revision >= $2 AND revision < $3 ORDER BY revision',
       [stream, first.toString(), (first + BigInt(events.length)).toString()],
     );
-    if (rows.length === 0 || rows[0]!.id !== events[0]!.id) return null;
-    if (rows.length !== events.length || rows.some((row, i) => row.id !== events[i]!.id)) {
-      throw new DuplicateEventIdError(stream, events[0]!.id, stream);
-    }
-    return { positions: rows.map((row) => BigInt(row.position)), nextRevision: first + BigInt(events.length) - 1n };
+    return earlierAttempt(stream, events, first, rows);
   }
 
   /** BEGIN … COMMIT on one pooled connection; a thrown error rolls back. */
@@ -346,15 +343,6 @@ export class PostgresEventStore implements EventStore {
   }
 
   private toRecorded(row: EventRow): RecordedEvent {
-    return {
-      id: row.id,
-      type: row.type,
-      version: this.catalogue.schemas[row.type]?.version ?? row.version,
-      data: this.upcast(row.type, row.version, row.data),
-      metadata: row.metadata,
-      stream: row.stream,
-      revision: BigInt(row.revision),
-      position: BigInt(row.position),
-    } as RecordedEvent;
+    return recordedFromRow(row, this.catalogue, this.upcast);
   }
 }

@@ -3,12 +3,12 @@ import { dirname } from 'node:path';
 import { Observable, Subject, exhaustMap, from, interval, merge, share, takeUntil } from 'rxjs';
 import { NASNET_CATALOGUE, type EventCatalogue } from '../../events/catalogue-registry.ts';
 import type { RecordedEvent } from '../../events/event.ts';
-import type { JsonObject } from '../../events/json.ts';
 import { createUpcaster, type UpcastFn } from '../../events/upcast.ts';
 import { createEventValidator, type EventValidator } from '../../events/validate.ts';
-import { DuplicateEventIdError, StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
+import { StoreOpenError, WrongExpectedVersionError } from '../errors.ts';
 import { assertReadStreamOptions, assertStreamName } from '../arguments.ts';
 import { followLog } from '../follow-log.ts';
+import { earlierAttempt, recordedFromRow } from '../stored-rows.ts';
 import { prepareAppend, type PreparedEvent } from '../prepare-append.ts';
 import {
   START,
@@ -216,11 +216,7 @@ export class SqliteEventStore implements EventStore {
       'SELECT id, position FROM events WHERE stream = ? AND revision >= ? AND revision < ? ORDER BY revision',
       [stream, first, first + events.length],
     );
-    if (rows.length === 0 || rows[0]!.id !== events[0]!.id) return null;
-    if (rows.length !== events.length || rows.some((row, i) => row.id !== events[i]!.id)) {
-      throw new DuplicateEventIdError(stream, events[0]!.id, stream);
-    }
-    return { positions: rows.map((row) => BigInt(row.position)), nextRevision: BigInt(first + events.length - 1) };
+    return earlierAttempt(stream, events, BigInt(first), rows);
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<ReadStreamResult> {
@@ -296,16 +292,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   private toRecorded(row: EventRow): RecordedEvent {
-    return {
-      id: row.id,
-      type: row.type,
-      version: this.catalogue.schemas[row.type]?.version ?? row.version,
-      data: this.upcast(row.type, row.version, JSON.parse(row.data) as JsonObject),
-      metadata: JSON.parse(row.metadata),
-      stream: row.stream,
-      revision: BigInt(row.revision),
-      position: BigInt(row.position),
-    } as RecordedEvent;
+    return recordedFromRow(row, this.catalogue, this.upcast);
   }
 }
 
