@@ -881,6 +881,54 @@ describe('GraphQL limits', () => {
   });
 });
 
+describe('cross-site requests and the endpoint path', () => {
+  const send = (path: string, init: RequestInit) => server.yoga.fetch(`http://localhost${path}`, init);
+  const query = JSON.stringify({ query: '{ headPosition }' });
+
+  it('runs only JSON POSTs, or others that carry x-nasnet-csrf, which no other site can send unasked', async () => {
+    for (const [type, body] of [
+      ['text/plain', query],
+      ['application/x-www-form-urlencoded', 'query=%7B%20headPosition%20%7D'],
+      ['application/graphql', '{ headPosition }'],
+      ['multipart/form-data; boundary=x', '--x\r\ncontent-disposition: form-data; name="operations"\r\n\r\n{}\r\n--x--'],
+      ['', query],
+    ]) {
+      const response = await send('/graphql', { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
+      assert.equal(response.status, 415, type);
+      const { errors } = (await response.json()) as { errors: Array<{ message: string; extensions: { code: string } }> };
+      assert.equal(errors[0]!.extensions.code, 'CSRF_PREVENTED');
+      assert.match(errors[0]!.message, /takes content-type application\/json .*x-nasnet-csrf/);
+    }
+    const stop = await send('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query: 'mutation { stopExperiment(id: "g1") { id } }' }),
+    });
+    assert.equal(stop.status, 415, 'a mutation from a form is refused before it runs');
+    const allowed = await send('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/graphql', 'x-nasnet-csrf': '1' },
+      body: '{ headPosition }',
+    });
+    assert.equal(allowed.status, 200);
+    const json = await send('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      body: query,
+    });
+    assert.equal(json.status, 200);
+    assert.equal((await send('/graphql?query=%7BheadPosition%7D', { method: 'GET' })).status, 200, 'GET runs queries');
+  });
+
+  it('serves GraphQL at exactly /graphql', async () => {
+    for (const path of ['/x/graphql', '/dashboard/graphql', '//graphql']) {
+      const response = await send(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+      assert.equal(response.status, 404, path);
+      assert.match(await response.text(), /GraphQL is served at \/graphql only/);
+    }
+  });
+});
+
 describe('the dashboard routes', () => {
   it('serves index.html at / and files under /dashboard/ with their content types, and nothing outside', async () => {
     const dashboardDir = join(dir, 'dashboard');
