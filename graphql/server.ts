@@ -6,6 +6,7 @@ import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import type { GraphqlContext } from './context.ts';
 import { bearerCheck } from './http/bearer.ts';
 import { answerFromCache, fastPathCandidate } from './http/cache-fast-path.ts';
+import { toOriginForm } from './http/request-target.ts';
 import { DEFAULT_DASHBOARD_DIR } from './http/dashboard-files.ts';
 import { hostMatcher } from './http/host-check.ts';
 import { resolveLimits, type Limits } from './limits.ts';
@@ -88,6 +89,7 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
   return {
     yoga,
     handle: (request, response) => {
+      if (!toOriginForm(request, response)) return;
       if (!cache || !fastPathCandidate(request, limits.maxRequestBytes, hostAllowed)) {
         void yoga.requestListener(request, response);
         return;

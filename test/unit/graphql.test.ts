@@ -1078,6 +1078,47 @@ describe('the response fast path (stored bytes answered before yoga)', () => {
     return rest;
   };
 
+  it('takes an absolute-form request target as its path, and answers a target that is no path with a plain 400', async () => {
+    const served = createGraphqlServer({ store, readModels: queryDb, allowedHosts: ['127.0.0.1'], logging: false });
+    cleanup.push(() => served.close());
+    const port = await listen(served);
+    const at = (path: string, method = 'POST') =>
+      new Promise<Raw>((resolve, reject) => {
+        const body = query('{ headPosition }');
+        const request = httpRequest(
+          {
+            host: '127.0.0.1',
+            port,
+            path,
+            method,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          },
+          (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () =>
+              resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString() }),
+            );
+          },
+        );
+        request.on('error', reject);
+        request.end(body);
+      });
+    const absolute = await at(`http://127.0.0.1:${port}/graphql`);
+    assert.equal(absolute.status, 200, absolute.body);
+    assert.match(absolute.body, /"headPosition"/);
+    const elsewhere = await at(`http://evil.example:${port}/graphql`);
+    assert.equal(elsewhere.status, 403, "the absolute form's authority is the Host the Host check judges");
+    for (const [path, method] of [
+      ['*', 'OPTIONS'],
+      ['graphql', 'POST'],
+    ] as const) {
+      const bad = await at(path, method);
+      assert.equal(bad.status, 400, path);
+      assert.doesNotMatch(bad.body, /\bat \/|node_modules|TypeError/, 'no stack trace, no paths');
+    }
+  });
+
   it('answers a repeated query from stored bytes with the same bytes and headers, until the read models move', async () => {
     const served = createGraphqlServer({ store, readModels: queryDb, token: TOKEN, projector, logging: false });
     cleanup.push(() => served.close());
