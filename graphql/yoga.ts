@@ -2,6 +2,7 @@ import { createSchema, createYoga, type Plugin, type YogaServerInstance } from '
 import type { GraphqlContext, ServerServices } from './context.ts';
 import type { BearerCheck } from './http/bearer.ts';
 import { dashboard } from './http/dashboard-files.ts';
+import { errorShape } from './http/error-shape.ts';
 import { requestGuard } from './http/request-guard.ts';
 import { hostCheck } from './http/host-check.ts';
 import { limitPlugins } from './limits.ts';
@@ -66,6 +67,7 @@ export function createNasnetYoga(setup: YogaSetup): YogaServerInstance<ServerCon
       dashboard(setup.dashboardDir),
       ...limitPlugins(services.limits),
       ...(setup.cachePlugin ? [setup.cachePlugin] : []),
+      errorShape(),
     ],
   });
 }

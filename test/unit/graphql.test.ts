@@ -715,6 +715,35 @@ describe('GraphQL mutation stopExperiment', () => {
   });
 });
 
+describe('GraphQL errors echo nothing and always carry a code', () => {
+  it("drops the parser's copy of a malformed body and keeps its 400", async () => {
+    const result = await post(server, `{"query": "{ headPosition }"${'x'.repeat(60_000)}`);
+    assert.equal(result.status, 400);
+    assert.ok(result.raw.length < 500, `a ${result.raw.length}-byte answer to a 60 KB body`);
+    assert.deepEqual(result.errors, [{ message: 'POST body sent invalid JSON.', extensions: { code: 'BAD_REQUEST' } }]);
+  });
+
+  it('quotes at most 80 characters of a name it was sent', async () => {
+    const error = await errorOf(server, `{ ${'a'.repeat(60_000)} }`);
+    assert.match(error.message, /^Cannot query field "a{80}…" on type "Query"\.$/);
+    assert.equal(error.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    assert.ok(error.raw.length < 500);
+  });
+
+  it('says why validation stopped, and gives limit errors a code instead of "Syntax Error"', async () => {
+    const repeated = await errorOf(server, `{ ${'headPosition '.repeat(1000)} }`);
+    assert.equal(repeated.extensions?.code, 'QUERY_TOO_COMPLEX');
+    assert.match(repeated.message, /^validation stopped: .*send a smaller query$/);
+    const aliases = await errorOf(server, `{ ${Array.from({ length: 20 }, (_, i) => `a${i}: headPosition`).join(' ')} }`);
+    assert.deepEqual(
+      [aliases.message, aliases.extensions?.code],
+      ['Aliases limit of 15 exceeded, found 20.', 'QUERY_TOO_COMPLEX'],
+    );
+    const syntax = await errorOf(server, '{ headPosition');
+    assert.equal(syntax.extensions?.code, 'GRAPHQL_PARSE_FAILED');
+  });
+});
+
 describe('GraphQL limits', () => {
   it('caps first and top: a larger value is an error, not a truncated page', async () => {
     const samples = await errorOf(server, '{ experiment(id: "g1") { samples(first: 500) { edges { cursor } } } }');
