@@ -45,7 +45,7 @@ export function registerServeCommand(program: Command): void {
       const note = (message: string) => process.stderr.write(`${message}\n`);
 
       // Loaded here, not at the top: every other command would pay for graphql-yoga's import.
-      const { createGraphqlServer } = await import('../../graphql/server.ts');
+      const { createGraphqlServer, DEFAULT_LIMITS } = await import('../../graphql/server.ts');
       await withStore(options.store, async (store) => {
         const path = readModelsPath(options.store, options.projections);
         // The projector writes through its own connection; queries read through another, so they never see a half-applied batch.
@@ -72,7 +72,9 @@ export function registerServeCommand(program: Command): void {
           allowedHosts,
           auditExperiment: auditor.audit,
         });
-        const http = createServer(server.handle);
+        // Node refuses request heads over 16 KiB with a bare 431; a GET's query is in the head, and
+        // GETs up to the documented request limit must reach GraphQL (which answers 413 past it).
+        const http = createServer({ maxHeaderSize: DEFAULT_LIMITS.maxRequestBytes + 16 * 1024 }, server.handle);
         // Bounds how long a client may take to send a request; subscriptions (responses) are not affected.
         http.requestTimeout = 30_000;
         http.headersTimeout = 10_000;

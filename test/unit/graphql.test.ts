@@ -1024,6 +1024,8 @@ describe('nasnet serve', () => {
       ['cli/nasnet.js', 'serve', '--store', `sqlite:${storePath}`, '--port', '0', '--json', '--token', TOKEN],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    // A failed assertion must not leave the server running (the test process would never end).
+    cleanup.push(async () => void child.kill('SIGKILL'));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const line = await new Promise<string>((resolve, reject) => {
@@ -1050,6 +1052,11 @@ describe('nasnet serve', () => {
       body: JSON.stringify({ query: `{ experiment(id: "${'z'.repeat(80_000)}") { id } }` }),
     });
     assert.equal(oversized.status, 413);
+    // A GET's query travels in the request head, which Node caps at 16 KiB unless told otherwise.
+    const longGet = await fetch(`${printed.graphql}?query=${encodeURIComponent(`{ headPosition }\n#${'z'.repeat(30_000)}`)}`);
+    assert.equal(longGet.status, 200, 'a 30 KB GET reaches GraphQL');
+    const tooLongGet = await fetch(`${printed.graphql}?query=${encodeURIComponent(`{ headPosition }\n#${'z'.repeat(70_000)}`)}`);
+    assert.equal(tooLongGet.status, 413, 'past the request limit, the documented 413');
     assert.equal((await fetch(printed.dashboard)).status, 200);
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
