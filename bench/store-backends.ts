@@ -12,6 +12,7 @@ import type { EventStore } from '../core/store/port.ts';
 import { openPostgresStore } from '../core/store/postgres/postgres-store.ts';
 import { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import { openSqliteStore } from '../core/store/sqlite/sqlite-store.ts';
+import { inSchema } from '../test/support/postgres.ts';
 
 /** stream, revision, id, type, version, data, metadata */
 export type RawRow = [string, number, string, string, number, string, string];
@@ -75,7 +76,7 @@ export async function postgresBackend(url: string): Promise<BenchBackend> {
   const tag = randomBytes(4).toString('hex');
   const schema = `nasnet_bench_${tag}`;
   const rawSchema = `nasnet_bench_raw_${tag}`;
-  const store = await openPostgresStore(`${url}${url.includes('?') ? '&' : '?'}schema=${schema}`);
+  const store = await openPostgresStore(inSchema(url, schema));
   const raw = new pg.Client({ connectionString: parsePostgresAddress(url).connectionString });
   await raw.connect();
   await raw.query(`CREATE SCHEMA ${rawSchema}`);

@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -11,12 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { DoctorReport } from '../../cli/commands/doctor.ts';
 import { openSqliteStore } from '../../core/store/sqlite/sqlite-store.ts';
-import { parsePostgresAddress } from '../../core/store/address.ts';
 import { openPostgresStore } from '../../core/store/postgres/postgres-store.ts';
 import { loadMigrations } from '../../core/store/sqlite/migrate.ts';
 import { automaticBackend, type Availability } from '../../plugins/trainers/tfjs/backend-choice.ts';
 import { BACKENDS, type BackendChoice } from '../../plugins/trainers/tfjs/tf-runtime.ts';
 import { exampleOfEveryType, experimentCreated } from '../support/events.ts';
+import { adminClient, dropSchema, freshSchema, inSchema, NO_PG_SERVER, PG_URL } from '../support/postgres.ts';
 
 const NASNET = fileURLToPath(new URL('../../cli/nasnet.js', import.meta.url));
 const run = promisify(execFile);
@@ -160,13 +158,12 @@ describe('nasnet doctor', { concurrency: true }, () => {
   });
 
   it('looks at a PostgreSQL store without creating its schema, then reports its version and head', {
-    skip: process.env.NASNET_PG_URL ? false : 'NASNET_PG_URL is not set; .ci/run sets it',
+    skip: PG_URL ? false : NO_PG_SERVER,
   }, async () => {
-    const url = process.env.NASNET_PG_URL!;
-    const schema = `nasnet_doctor_${randomBytes(4).toString('hex')}`;
-    const address = `${url}${url.includes('?') ? '&' : '?'}schema=${schema}`;
-    const admin = new pg.Client({ connectionString: parsePostgresAddress(url).connectionString });
-    await admin.connect();
+    const url = PG_URL!;
+    const schema = freshSchema('doctor');
+    const address = inSchema(url, schema);
+    const admin = await adminClient(url);
     try {
       const before = JSON.parse((await doctor('--json', '--store', address)).stdout) as DoctorReport;
       assert.deepEqual([before.store.ok, before.store.exists, before.store.knownSchemaVersion], [true, false, 1]);
@@ -181,8 +178,8 @@ describe('nasnet doctor', { concurrency: true }, () => {
         [true, true, 1, String(positions[0])],
       );
     } finally {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await admin.end();
+      await dropSchema(url, schema);
     }
   });
 

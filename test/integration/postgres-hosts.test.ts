@@ -1,24 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { auditStoredExperiment } from '../../core/audit/audit-store.ts';
 import type { RecordedEvent } from '../../core/events/event.ts';
 import { parsePostgresAddress } from '../../core/store/address.ts';
 import { openPostgresStore, type PostgresEventStore } from '../../core/store/postgres/postgres-store.ts';
 import { createOtherHost, otherHostUnavailable, relay } from '../support/netns.ts';
+import { dropSchema, freshSchema, inSchema, NO_PG_SERVER, PG_URL } from '../support/postgres.ts';
 
 const exec = promisify(execFile);
 const NASNET = fileURLToPath(new URL('../../cli/nasnet.js', import.meta.url));
-const url = process.env.NASNET_PG_URL;
-const noServer = 'NASNET_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it';
-const noOtherHost = url ? await otherHostUnavailable() : noServer;
+const url = PG_URL;
+const noOtherHost = url ? await otherHostUnavailable() : NO_PG_SERVER;
 
 async function nasnet(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -58,20 +56,16 @@ async function until<T>(what: string, look: () => Promise<T | undefined>, timeou
   }
 }
 
-describe('PostgreSQL store shared by several hosts', { skip: url ? false : noServer }, () => {
-  const schema = `nasnet_hosts_${randomBytes(4).toString('hex')}`;
-  const withSchema = (address: string) => `${address}${address.includes('?') ? '&' : '?'}schema=${schema}`;
-  const local = withSchema(url ?? '');
+describe('PostgreSQL store shared by several hosts', { skip: url ? false : NO_PG_SERVER }, () => {
+  const schema = freshSchema('hosts');
+  const local = inSchema(url ?? '', schema);
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nasnet-pg-hosts-'));
   });
   after(async () => {
     await rm(dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: parsePostgresAddress(url!).connectionString });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
+    await dropSchema(url!, schema);
   });
 
   it('runs a search on it, audits it, replays its read models and serves them over GraphQL', { timeout: 180_000 }, async () => {
@@ -136,7 +130,7 @@ describe('PostgreSQL store shared by several hosts', { skip: url ? false : noSer
     });
     const remoteUrl = new URL(url!);
     remoteUrl.hostname = host.hostAddress;
-    const remote = withSchema(remoteUrl.toString());
+    const remote = inSchema(remoteUrl.toString(), schema);
     const store = await openPostgresStore(local);
     const children: ChildProcess[] = [];
     try {

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import pg from 'pg';
 import { filter, firstValueFrom, take, toArray } from 'rxjs';
 import type { RecordedEvent } from '../../core/events/event.ts';
 import { parsePostgresAddress, parseStoreAddress } from '../../core/store/address.ts';
 import { StoreArgumentError, StoreOpenError } from '../../core/store/errors.ts';
 import { openPostgresStore, type PostgresStoreOptions } from '../../core/store/postgres/postgres-store.ts';
 import { architectureSampled } from '../support/events.ts';
+import { adminClient, dropSchema, freshSchema, inSchema, NO_PG_SERVER, PG_URL } from '../support/postgres.ts';
 
-const url = process.env.NASNET_PG_URL;
-const skip = url ? false : 'NASNET_PG_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it';
+const url = PG_URL ?? '';
+const skip = PG_URL ? false : NO_PG_SERVER;
 
 describe('PostgreSQL store addresses', () => {
   it('reads the schema from the address, hides the password, and refuses a schema that is no plain identifier', () => {
@@ -33,16 +32,10 @@ describe('PostgreSQL store addresses', () => {
 });
 
 describe('PostgreSQL store', { skip }, () => {
-  const schema = `nasnet_pgtest_${randomBytes(4).toString('hex')}`;
-  const address = `${url}${url?.includes('?') ? '&' : '?'}schema=${schema}`;
-  const admin = () => new pg.Client({ connectionString: url && parsePostgresAddress(url).connectionString });
+  const schema = freshSchema('pgtest');
+  const address = inSchema(url, schema);
   const open = (options: PostgresStoreOptions = {}) => openPostgresStore(address, options);
-  after(async () => {
-    const client = admin();
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-  });
+  after(() => dropSchema(url, schema));
 
   it('never shows a reader a position before a lower one that commits later', async () => {
     // Writer A takes its positions and then holds its transaction open; writer B appends meanwhile.
@@ -148,8 +141,7 @@ describe('PostgreSQL store', { skip }, () => {
       ),
     );
     await writer.append('experiment-dropped', [architectureSampled('dropped', 0)], 'no_stream');
-    const client = admin();
-    await client.connect();
+    const client = await adminClient(url);
     const { rowCount } = await client.query(
       "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN nasnet_events_%' AND pid <> pg_backend_pid()",
     );
@@ -173,8 +165,7 @@ describe('PostgreSQL store', { skip }, () => {
   it('refuses a schema newer than this code, changing nothing', async () => {
     const store = await open();
     await store.close();
-    const client = admin();
-    await client.connect();
+    const client = await adminClient(url);
     await client.query(`INSERT INTO ${schema}.nasnet_schema (version, name) VALUES (99, 'future')`);
     try {
       await assert.rejects(

@@ -45,7 +45,8 @@ import {
 } from './convert.ts';
 import { AllFollower, type EsdbSubscribeOptions, type FollowContext } from './follow-all.ts';
 import { encodePosition } from './position.ts';
-import { Backoff, describeError, isTransientError, sleep } from './transient.ts';
+import { Backoff, sleep } from '../backoff.ts';
+import { describeError, isTransientError } from './transient.ts';
 
 export type { EsdbSubscribeOptions } from './follow-all.ts';
 

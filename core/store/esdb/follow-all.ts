@@ -10,7 +10,8 @@ import type { RecordedEvent } from '../../events/event.ts';
 import { START, type EventFilter, type SubscribeOptions } from '../port.ts';
 import { serverFilter } from './catch-up.ts';
 import { encodePosition, toReadPosition } from './position.ts';
-import { type Backoff, describeError, isTransientError } from './transient.ts';
+import type { Backoff } from '../backoff.ts';
+import { describeError, isTransientError } from './transient.ts';
 
 export interface EsdbSubscribeOptions extends SubscribeOptions {
   /**

@@ -26,36 +26,9 @@ export function isTransientError(error: unknown): boolean {
   return error instanceof Error && !isCommandError(error) && 'code' in error && error.code === GRPC_UNAVAILABLE;
 }
 
-/** Delays between attempts: from `initialMs`, doubling up to `maxMs`; reset once an attempt makes progress. */
-export class Backoff {
-  private nextMs: number;
-
-  constructor(
-    private readonly initialMs: number,
-    private readonly maxMs: number,
-  ) {
-    this.nextMs = initialMs;
-  }
-
-  /** The delay before the next attempt; each call doubles the one after it, up to the cap. */
-  delay(): number {
-    const delay = this.nextMs;
-    this.nextMs = Math.min(this.nextMs * 2, this.maxMs);
-    return delay;
-  }
-
-  reset(): void {
-    this.nextMs = this.initialMs;
-  }
-}
-
 /** `Name: message`, for warnings: the class says whether the server was down, not leader, or slow. */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   const name = error.constructor.name === 'Error' ? error.name : error.constructor.name;
   return error.message ? `${name}: ${error.message}` : name;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import pg from 'pg';
+import { Backoff } from '../backoff.ts';
 
 /** How long a lost listener waits before it connects again, at first and at most. */
 const RETRY_MS = { first: 100, max: 5_000 };
@@ -13,7 +14,7 @@ export function headNotifications(config: pg.ClientConfig, channel: string, read
   return new Observable<bigint>((subscriber) => {
     let stopped = false;
     let current: pg.Client | null = null;
-    let retryMs = RETRY_MS.first;
+    const backoff = new Backoff(RETRY_MS.first, RETRY_MS.max);
 
     const connect = async (): Promise<void> => {
       const client = new pg.Client(config);
@@ -23,8 +24,7 @@ export function headNotifications(config: pg.ClientConfig, channel: string, read
         lost = true;
         if (current === client) current = null;
         client.end().catch(() => undefined);
-        if (!stopped) setTimeout(() => void connect(), retryMs).unref();
-        retryMs = Math.min(retryMs * 2, RETRY_MS.max);
+        if (!stopped) setTimeout(() => void connect(), backoff.delay()).unref();
       };
       client.on('error', onLost);
       client.on('end', onLost);
@@ -36,7 +36,7 @@ export function headNotifications(config: pg.ClientConfig, channel: string, read
         await client.query(`LISTEN ${channel}`);
         if (stopped) return void client.end().catch(() => undefined);
         current = client;
-        retryMs = RETRY_MS.first;
+        backoff.reset();
         subscriber.next(await readHead());
       } catch {
         onLost();
