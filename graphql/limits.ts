@@ -71,11 +71,17 @@ const NOMINAL_LIST_SIZES: Readonly<Record<string, number>> = {
   'Experiment.policyUpdates': 100,
   'Experiment.rewardCurve': 1_000,
   'Sample.trials': 2,
+  'Trial.metrics': 50,
+  'Trial.events': 60,
+  'Query.compareExperiments': 10,
   'Cell.blocks': 5,
   // A connection's `first` is charged on the connection field itself.
   'SampleConnection.edges': 1,
   'EventConnection.edges': 1,
+  'ExperimentConnection.edges': 1,
 };
+/** What a connection returns when neither `first` nor `last` is given (the resolvers' default). */
+const DEFAULT_PAGE_SIZE = 20;
 const DEFAULT_NOMINAL_LIST_SIZE = 10;
 
 /**
@@ -85,6 +91,7 @@ const DEFAULT_NOMINAL_LIST_SIZE = 10;
  */
 const SIZE_ARGUMENTS: ReadonlyArray<{ name: string; page: boolean }> = [
   { name: 'first', page: true },
+  { name: 'last', page: true },
   { name: 'top', page: true },
   { name: 'maxPoints', page: false },
 ];
@@ -159,9 +166,12 @@ export function queryCost(
         return Math.max(0, page ? Math.min(n, maxPageSize) : Math.min(n, nominal));
       }
       if (given && given.kind !== Kind.NULL) return page ? maxPageSize : nominal;
-      if (typeof definition.defaultValue === 'number') return definition.defaultValue;
-      break;
     }
+    for (const { name } of SIZE_ARGUMENTS) {
+      const definition = field.args.find((a) => a.name === name);
+      if (typeof definition?.defaultValue === 'number') return definition.defaultValue;
+    }
+    if (field.args.some((a) => a.name === 'first' || a.name === 'last')) return DEFAULT_PAGE_SIZE;
     return isList(field.type) ? nominal : 1;
   };
 

@@ -25,7 +25,17 @@ export const typeDefs = /* GraphQL */ `
   type Query {
     "Every experiment, oldest first."
     experiments: [Experiment!]!
+    """
+    The experiments a page at a time (Relay connection, keyset cursors), oldest first or
+    newest first, keeping those that match every field of \`filter\`.
+    """
+    experimentsPage(first: Int = 20, after: String, orderBy: ExperimentOrder = CREATED_AT, filter: ExperimentFilter): ExperimentConnection!
     experiment(id: ID!): Experiment
+    """
+    Several experiments side by side, in the order asked (null for an id with no
+    experiment): ask each for \`rewardCurve\`, \`bestCells\`, \`bestReward\`… At most 10 ids.
+    """
+    compareExperiments(ids: [ID!]!): [Experiment]!
     "One sample by id (\`<experimentId>-<index>\`)."
     sample(id: ID!): Sample
     """
@@ -72,6 +82,51 @@ export const typeDefs = /* GraphQL */ `
     INDEX
     "Highest reward first; ties, then samples without a reward, by index."
     REWARD_DESC
+    "Lowest reward first; ties, then samples without a reward, by index."
+    REWARD_ASC
+    "By the time the reward arrived, earliest first; ties, then samples without a reward, by index."
+    COMPLETED_AT
+  }
+
+  "Which samples a connection keeps: every field given must match (absent fields match all)."
+  input SampleFilter {
+    "Any of these statuses."
+    status: [SampleStatus!]
+    "Rewards at least this (inclusive); samples without a reward never match a bound."
+    minReward: Float
+    "Rewards at most this (inclusive)."
+    maxReward: Float
+    "Drawn by this policy version."
+    policyVersion: Int
+    "This canonical cell hash (\`Sample.cellHash\`): every sample of one cell."
+    cellHash: String
+  }
+
+  enum ExperimentOrder {
+    "Oldest first (ties by id)."
+    CREATED_AT
+    "Newest first (ties by id, descending)."
+    CREATED_AT_DESC
+  }
+
+  "Which experiments a page keeps: every field given must match."
+  input ExperimentFilter {
+    "Any of these statuses."
+    status: [ExperimentStatus!]
+    "e.g. ppo, reinforce, random, evolution"
+    strategy: String
+    "e.g. synthetic, tfjs, torch, process, or a plugin's name"
+    trainer: String
+  }
+
+  type ExperimentConnection {
+    edges: [ExperimentEdge!]!
+    pageInfo: PageInfo!
+  }
+
+  type ExperimentEdge {
+    node: Experiment!
+    cursor: String!
   }
 
   type Experiment {
@@ -96,7 +151,12 @@ export const typeDefs = /* GraphQL */ `
     bestReward: Float
     bestSample: Sample
     policyVersion: Int
-    samples(first: Int = 20, after: String, orderBy: SampleOrder = INDEX): SampleConnection!
+    """
+    The samples a page at a time (Relay connection, keyset cursors): \`first\` after \`after\`
+    (forwards), or \`last\` before \`before\` (backwards; the page is still in the order's
+    direction); 20 forwards when neither size is given.
+    """
+    samples(first: Int, after: String, last: Int, before: String, orderBy: SampleOrder = INDEX, filter: SampleFilter): SampleConnection!
     "The best distinct cells (by canonical hash), best first; ties to the lower index."
     bestCells(top: Int = 5): [Sample!]!
     policyUpdates: [PolicyUpdate!]!
@@ -118,11 +178,13 @@ export const typeDefs = /* GraphQL */ `
   }
 
   type PageInfo {
+    "Whether edges come after this page (exact for samples and experiments, in either direction)."
     hasNextPage: Boolean!
     "Cursor of the last edge; null for an empty page."
     endCursor: String
-    "Always false: pages are read forwards only."
+    "Whether edges come before this page; always false for \`events\`, which pages forwards only."
     hasPreviousPage: Boolean!
+    "Cursor of the first edge; null for an empty page."
     startCursor: String
   }
 
@@ -198,6 +260,23 @@ export const typeDefs = /* GraphQL */ `
     leaseDeadline: String
     claimedAt: String
     finishedAt: String
+    "What the trainer reported after each epoch, by epoch (heartbeats without metrics are left out)."
+    metrics: [EpochMetrics!]!
+    """
+    This attempt's events from the trial's stream (claim, progress, heartbeats, result,
+    release), in order, with their metadata (writer, correlation, time): the attempt's log.
+    """
+    events: [Event!]!
+  }
+
+  type EpochMetrics {
+    "1-based."
+    epoch: Int!
+    epochs: Int!
+    "Metric name → value as the trainer reported it (e.g. the epoch's loss and accuracy)."
+    metrics: JSON!
+    "ISO-8601 time of the TrainingProgressed event."
+    at: String!
   }
 
   type PolicyUpdate {

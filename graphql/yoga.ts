@@ -57,7 +57,7 @@ export function createNasnetYoga(setup: YogaSetup): YogaServerInstance<ServerCon
     multipart: false,
     context: ({ request }) => ({
       services,
-      loaders: createLoaders(services.db),
+      loaders: createLoaders(services.db, services.store),
       authorized: bearer.authorized(request.headers.get('authorization')),
       tokenConfigured: bearer.configured,
     }),

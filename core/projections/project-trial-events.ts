@@ -24,7 +24,7 @@ export function projectTrialEvent(event: TrialEvent): RowChange[] {
     case 'TrialReleased':
       return trialReleased(event.data, at);
     case 'TrainingProgressed':
-      return trainingProgressed(event.data);
+      return trainingProgressed(event.data, at);
     case 'TrainingCompleted':
       return trainingCompleted(event.data, at);
     case 'TrainingFailed':
@@ -110,7 +110,7 @@ function trialReleased(d: EventOfType<'TrialReleased'>['data'], at: string): Row
   ];
 }
 
-function trainingProgressed(d: EventOfType<'TrainingProgressed'>['data']): RowChange[] {
+function trainingProgressed(d: EventOfType<'TrainingProgressed'>['data'], at: string): RowChange[] {
   const progress = { last_epoch: d.epoch, epochs: d.epochs } as const;
   return [
     {
@@ -121,6 +121,31 @@ function trainingProgressed(d: EventOfType<'TrainingProgressed'>['data']): RowCh
       onConflict: { status: sql("CASE WHEN status = 'claimed' THEN 'training' ELSE status END"), ...progress },
     },
     sampleStatus(d.sampleId, d.attempt, 'training'),
+    ...epochMetrics(d, at),
+  ];
+}
+
+/** Epoch 0 is a heartbeat before the first epoch; a later heartbeat's empty metrics never replace measured ones. */
+function epochMetrics(d: EventOfType<'TrainingProgressed'>['data'], at: string): RowChange[] {
+  if (d.epoch < 1) return [];
+  const metrics = JSON.stringify(d.metrics);
+  return [
+    {
+      op: 'upsert',
+      table: 'rm_trial_epochs',
+      conflictKey: ['sample_id', 'attempt', 'epoch'],
+      row: {
+        sample_id: d.sampleId,
+        attempt: d.attempt,
+        epoch: d.epoch,
+        experiment_id: d.experimentId,
+        epochs: d.epochs,
+        metrics,
+        at,
+      },
+      onConflict: { metrics, at },
+      onConflictWhere: sql("metrics = '{}'"),
+    },
   ];
 }
 

@@ -1,5 +1,5 @@
 import { rowMapper, type DomainRow, type StoredRow } from './columns.ts';
-import type { SqliteConnection, SqlValue } from '../store/sqlite/connection.ts';
+import type { SqliteConnection } from '../store/sqlite/connection.ts';
 import {
   READ_MODEL_SCHEMA,
   type ReadModelRecord,
@@ -22,6 +22,7 @@ export type Experiment = Fields<'rm_experiments'>;
 export type Sample = Fields<'rm_samples'>;
 export type Trial = Fields<'rm_trials'>;
 export type Transfer = Fields<'rm_transfers'>;
+export type TrialEpoch = Fields<'rm_trial_epochs'>;
 
 type PpoStatistic = 'loss' | 'approxKl' | 'clipFraction' | 'entropy' | 'epochs';
 
@@ -30,7 +31,8 @@ export type PolicyUpdate = Omit<Fields<'rm_policy_updates'>, PpoStatistic> & {
   stats: { [S in PpoStatistic]: NonNullable<Fields<'rm_policy_updates'>[S]> } | null;
 };
 
-const { rm_experiments, rm_samples, rm_trials, rm_policy_updates, rm_transfers, rm_best_cells } = READ_MODEL_SCHEMA;
+const { rm_experiments, rm_samples, rm_trials, rm_trial_epochs, rm_policy_updates, rm_transfers, rm_best_cells } =
+  READ_MODEL_SCHEMA;
 
 /** What bestCells selects: the best cell's row, and its sample's policy version and genotype. */
 const BEST_CELL_COLUMNS = {
@@ -49,44 +51,19 @@ export interface RewardCurve {
   updates: Array<{ policyVersion: number; meanReward: number; baselineBefore: number | null; baselineAfter: number | null }>;
 }
 
-export type SampleOrder = 'INDEX' | 'REWARD_DESC';
-
-export interface SamplesPageOptions {
-  first: number;
-  /** endCursor of the previous page. */
-  after?: string | null;
-  orderBy: SampleOrder;
-}
-
-export interface Page<T> {
-  rows: T[];
-  hasNextPage: boolean;
-  /** Cursor of the last row; null for an empty page. */
-  endCursor: string | null;
-}
-
-/** A cursor that is not one samplesPage made for this order. */
-export class InvalidCursorError extends RangeError {
-  constructor(
-    readonly cursor: string,
-    reason: string,
-  ) {
-    super(`invalid cursor ${JSON.stringify(cursor)}: ${reason}`);
-    this.name = 'InvalidCursorError';
-  }
-}
-
 // ---- rows as stored -------------------------------------------------------------------------
 
 type ExperimentRecord = ReadModelRecord<'rm_experiments'>;
 type SampleRecord = ReadModelRecord<'rm_samples'>;
 type TrialRecord = ReadModelRecord<'rm_trials'>;
+type TrialEpochRecord = ReadModelRecord<'rm_trial_epochs'>;
 type PolicyUpdateRecord = ReadModelRecord<'rm_policy_updates'>;
 type TransferRecord = ReadModelRecord<'rm_transfers'>;
 
 const toExperiment = rowMapper(rm_experiments.columns);
 const toSample = rowMapper(rm_samples.columns);
 const toTrial = rowMapper(rm_trials.columns);
+const toTrialEpoch = rowMapper(rm_trial_epochs.columns);
 const toTransfer = rowMapper(rm_transfers.columns);
 const toBestCell = rowMapper(BEST_CELL_COLUMNS);
 const policyUpdateFields = rowMapper(rm_policy_updates.columns);
@@ -138,89 +115,6 @@ export async function bestCells(db: SqliteConnection, experimentId: string, top:
   return rows.map(toBestCell);
 }
 
-type Cursor = { o: 'INDEX'; i: number } | { o: 'REWARD_DESC'; r: number | null; i: number };
-
-function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify(cursor)).toString('base64url');
-}
-
-function decodeCursor(text: string, orderBy: SampleOrder): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError(text, 'not a samples cursor');
-  }
-  const c = parsed as { o?: unknown; i?: unknown; r?: unknown } | null;
-  if (typeof c !== 'object' || c === null || !Number.isSafeInteger(c.i))
-    throw new InvalidCursorError(text, 'not a samples cursor');
-  if (c.o !== orderBy) throw new InvalidCursorError(text, `made for order ${String(c.o)}, not ${orderBy}`);
-  const i = c.i as number;
-  if (orderBy === 'INDEX') return { o: 'INDEX', i };
-  if (c.r !== null && (typeof c.r !== 'number' || !Number.isFinite(c.r)))
-    throw new InvalidCursorError(text, 'not a samples cursor');
-  return { o: 'REWARD_DESC', r: c.r, i };
-}
-
-function cursorOf(row: SampleRecord, orderBy: SampleOrder): string {
-  return sampleCursor({ index: row.idx, reward: row.reward }, orderBy);
-}
-
-/** The cursor of one sample in an order: what samplesPage returns as endCursor when the page ends at it. */
-export function sampleCursor(sample: Pick<Sample, 'index' | 'reward'>, orderBy: SampleOrder): string {
-  return encodeCursor(
-    orderBy === 'INDEX' ? { o: 'INDEX', i: sample.index } : { o: 'REWARD_DESC', r: sample.reward, i: sample.index },
-  );
-}
-
-/**
- * One page of an experiment's samples, by index or by reward (highest first, ties and
- * then unrewarded samples by index). Keyset pagination: the cursor holds the last row's
- * sort key, so page k costs what page 1 costs.
- */
-export async function samplesPage(
-  db: SqliteConnection,
-  experimentId: string,
-  options: SamplesPageOptions,
-): Promise<Page<Sample>> {
-  const { first, orderBy } = options;
-  assertCount('first', first);
-  if (orderBy !== 'INDEX' && orderBy !== 'REWARD_DESC')
-    throw new RangeError(`orderBy must be INDEX or REWARD_DESC (got ${JSON.stringify(orderBy)})`);
-  const cursor = options.after ? decodeCursor(options.after, orderBy) : null;
-  const want = first + 1;
-  const rows: SampleRecord[] = [];
-  // Each query below is one range scan of an index; together they walk the order in three
-  // runs (ties of the cursor's reward, lower rewards, no reward), because SQLite cannot
-  // range-scan a mixed DESC/ASC key from an OR of comparisons.
-  const run = async (where: string, params: SqlValue[], order: string): Promise<void> => {
-    if (rows.length >= want) return;
-    rows.push(
-      ...(await db.allPrepared<SampleRecord>(
-        `SELECT * FROM rm_samples WHERE experiment_id = ? AND ${where} ORDER BY ${order} LIMIT ?`,
-        [experimentId, ...params, want - rows.length],
-      )),
-    );
-  };
-  if (cursor === null || cursor.o === 'INDEX') {
-    if (orderBy === 'INDEX') {
-      await run('idx > ?', [cursor?.i ?? -1], 'idx');
-    } else {
-      await run('reward IS NOT NULL', [], 'reward DESC, idx');
-      await run('reward IS NULL', [], 'idx');
-    }
-  } else if (cursor.r === null) {
-    await run('reward IS NULL AND idx > ?', [cursor.i], 'idx');
-  } else {
-    await run('reward = ? AND idx > ?', [cursor.r, cursor.i], 'idx');
-    await run('reward < ?', [cursor.r], 'reward DESC, idx');
-    await run('reward IS NULL', [], 'idx');
-  }
-  const page = rows.slice(0, first);
-  const last = page[page.length - 1];
-  return { rows: page.map(toSample), hasNextPage: rows.length > first, endCursor: last ? cursorOf(last, orderBy) : null };
-}
-
 /**
  * The trials (attempts, in order) of many samples in one query, for batch loaders. The
  * map has an entry for every id asked for, empty where a sample has no trial.
@@ -234,6 +128,27 @@ export async function trialsForSamples(db: SqliteConnection, sampleIds: readonly
     [JSON.stringify([...new Set(sampleIds)])],
   );
   for (const row of rows) result.get(row.sample_id)!.push(toTrial(row));
+  return result;
+}
+
+/** A trial attempt's key, as `<sampleId>#<attempt>` (the GraphQL Trial id). */
+export const trialKey = (trial: { sampleId: string; attempt: number }): string => `${trial.sampleId}#${trial.attempt}`;
+
+/**
+ * The per-epoch metrics of many trial attempts in one query, for batch loaders: by
+ * trialKey, an entry (by epoch, maybe empty) for every attempt asked for.
+ */
+export async function epochsForTrials(
+  db: SqliteConnection,
+  trials: ReadonlyArray<{ sampleId: string; attempt: number }>,
+): Promise<Map<string, TrialEpoch[]>> {
+  const result = new Map<string, TrialEpoch[]>(trials.map((trial) => [trialKey(trial), []]));
+  if (trials.length === 0) return result;
+  const rows = await db.allPrepared<TrialEpochRecord>(
+    'SELECT * FROM rm_trial_epochs WHERE sample_id IN (SELECT value FROM json_each(?)) ORDER BY sample_id, attempt, epoch',
+    [JSON.stringify([...new Set(trials.map((trial) => trial.sampleId))])],
+  );
+  for (const row of rows) result.get(trialKey({ sampleId: row.sample_id, attempt: row.attempt }))?.push(toTrialEpoch(row));
   return result;
 }
 

@@ -56,7 +56,7 @@ const trainingResult = {
   images_per_sec: nullable(real('imagesPerSec')),
 };
 
-/** Every table the projector fills (migrations/0002_read_models.sql), in an order that suits dumps and deletes. */
+/** Every table the projector fills (migrations/0002_read_models.sql, 0003), in an order that suits dumps and deletes. */
 export const READ_MODEL_SCHEMA = {
   rm_experiments: table(
     {
@@ -117,6 +117,18 @@ export const READ_MODEL_SCHEMA = {
       epochs: nullable(integer('epochs')),
     },
     ['sample_id', 'attempt'],
+  ),
+  rm_trial_epochs: table(
+    {
+      sample_id: text('sampleId'),
+      attempt: integer('attempt'),
+      epoch: integer('epoch'),
+      experiment_id: text('experimentId'),
+      epochs: integer('epochs'),
+      metrics: json<Record<string, number>>()('metrics'),
+      at: text('at'),
+    },
+    ['sample_id', 'attempt', 'epoch'],
   ),
   rm_policy_updates: table(
     {

@@ -72,9 +72,10 @@ export async function eventsPage(context: GraphqlContext, args: EventsPageArgs):
       if (!selects(selection, event)) continue;
       edges.push({ node: event, cursor: event.position.toString() });
       // One past the page: there is a next page.
-      if (edges.length > first) return connection(edges.slice(0, first), true);
+      if (edges.length > first) return connection(edges.slice(0, first), { hasNextPage: true });
     }
-    if (got < chunk) return connection(edges, false, edges[edges.length - 1]?.cursor ?? args.after ?? null);
+    if (got < chunk)
+      return connection(edges, { hasNextPage: false, endCursor: edges[edges.length - 1]?.cursor ?? args.after ?? null });
     chunk = Math.min(chunk * 4, 2_000);
   }
 }

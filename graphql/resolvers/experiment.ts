@@ -1,38 +1,30 @@
-import {
-  InvalidCursorError,
-  bestCells,
-  policyUpdates,
-  rewardCurve,
-  sampleCursor,
-  samplesPage,
-  type Experiment,
-  type SampleOrder,
-} from '../../core/projections/queries.ts';
+import { bestCells, policyUpdates, rewardCurve, type Experiment } from '../../core/projections/queries.ts';
+import { InvalidCursorError, sampleCursor, samplesPage, type SampleOrder } from '../../core/projections/sample-pages.ts';
 import type { GraphqlContext } from '../context.ts';
 import { connection } from './connection.ts';
-import { badInput, pageSize, quote } from './input.ts';
+import { badInput, pageArguments, pageSize, quote, type PageArgs } from './input.ts';
 import { evolutionWindow, type PolicyUpdateParent } from './policy-update.ts';
 import { loadSamples } from './sample.ts';
+import { sampleFilter, type SampleFilterInput } from './sample-filter.ts';
 
-interface SamplesArgs {
-  first?: number | null;
-  after?: string | null;
+interface SamplesArgs extends PageArgs {
   orderBy?: SampleOrder | null;
+  filter?: SampleFilterInput | null;
 }
 
 async function samples(experiment: Experiment, args: SamplesArgs, context: GraphqlContext) {
-  const first = pageSize('first', args.first ?? 20, context.services.limits.maxPageSize);
+  const page = pageArguments(args, context.services.limits.maxPageSize);
   const orderBy = args.orderBy ?? 'INDEX';
+  const filter = sampleFilter(args.filter);
   try {
-    const page = await samplesPage(context.services.db, experiment.id, { first, after: args.after ?? null, orderBy });
-    return connection(
-      page.rows.map((sample) => ({ node: sample, cursor: sampleCursor(sample, orderBy) })),
-      page.hasNextPage,
-      page.endCursor,
-    );
+    const result = await samplesPage(context.services.db, experiment.id, { orderBy, filter, ...page });
+    const edges = result.rows.map((sample) => ({ node: sample, cursor: sampleCursor(sample, orderBy) }));
+    return connection(edges, result);
   } catch (error) {
-    if (error instanceof InvalidCursorError)
-      throw badInput(`after is not a cursor of this connection (order ${orderBy}): ${quote(error.cursor)}`, 'INVALID_CURSOR');
+    if (error instanceof InvalidCursorError) {
+      const name = page.last === undefined ? 'after' : 'before';
+      throw badInput(`${name} is not a cursor of this connection (order ${orderBy}): ${quote(error.cursor)}`, 'INVALID_CURSOR');
+    }
     throw error;
   }
 }

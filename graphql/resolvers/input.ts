@@ -30,3 +30,26 @@ export function position(name: string, value: string): bigint {
     );
   return BigInt(value);
 }
+
+/** Relay page arguments as a client sends them. */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+/** Forwards (`first`/`after`, 20 without a size) or backwards (`last`/`before`), never a mix. */
+export type PageRequest = { first: number; after: string | null; last?: undefined } | { last: number; before: string | null };
+
+export function pageArguments(args: PageArgs, max: number): PageRequest {
+  const given = (value: unknown) => value !== null && value !== undefined;
+  if (given(args.first) && given(args.last)) throw badInput('give first or last, not both');
+  if (given(args.after) && given(args.before)) throw badInput('give after or before, not both');
+  const backwards = given(args.last) || given(args.before);
+  if (backwards && given(args.first)) throw badInput('before goes with last, not first');
+  if (!backwards && given(args.last)) throw badInput('after goes with first, not last');
+  if (backwards) return { last: pageSize('last', args.last ?? 20, max), before: args.before ?? null };
+  if (given(args.last)) throw badInput('after goes with first, not last');
+  return { first: pageSize('first', args.first ?? 20, max), after: args.after ?? null };
+}

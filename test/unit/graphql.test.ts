@@ -470,6 +470,199 @@ async function readSse(
   return messages;
 }
 
+describe('GraphQL queries for scripts: filters, orders, backward pages, experiments, comparisons, trial history', () => {
+  type Node = {
+    id: string;
+    index: number;
+    reward: number | null;
+    status: string;
+    cellHash: string;
+    policyVersion: number;
+    finishedAt: string | null;
+  };
+  type SamplesPage = {
+    experiment: {
+      samples: {
+        edges: Array<{ cursor: string; node: Node }>;
+        pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+      };
+    };
+  };
+  const NODE = 'id index reward status cellHash policyVersion finishedAt';
+  const samplesQuery = `query($first: Int, $after: String, $last: Int, $before: String, $order: SampleOrder, $filter: SampleFilter) {
+    experiment(id: "g1") { samples(first: $first, after: $after, last: $last, before: $before, orderBy: $order, filter: $filter) {
+      edges { cursor node { ${NODE} } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }`;
+  const page = async (variables: Record<string, unknown>) =>
+    (await data<SamplesPage>(server, samplesQuery, variables)).experiment.samples;
+  const all = async () => (await page({ first: 100 })).edges.map((e) => e.node);
+
+  it('filters samples by status, reward range, policy version and cell hash, in four orders', async () => {
+    const samples = await all();
+    assert.equal(samples.length, 12);
+    const byIndex = (a: Node, b: Node) => a.index - b.index;
+    const indexes = async (order: string, filter?: Record<string, unknown>) =>
+      (await page({ first: 100, order, filter })).edges.map((e) => e.node.index);
+
+    const ascending = [...samples].sort((a, b) => a.reward! - b.reward! || byIndex(a, b)).map((s) => s.index);
+    assert.deepEqual(await indexes('REWARD_ASC'), ascending);
+    const byTime = [...samples].sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!) || byIndex(a, b)).map((s) => s.index);
+    assert.deepEqual(await indexes('COMPLETED_AT'), byTime);
+
+    const rewards = samples.map((s) => s.reward!).sort((a, b) => a - b);
+    const [low, high] = [rewards[3]!, rewards[8]!];
+    assert.deepEqual(
+      await indexes('INDEX', { minReward: low, maxReward: high }),
+      samples.filter((s) => s.reward! >= low && s.reward! <= high).map((s) => s.index),
+    );
+    assert.deepEqual(
+      await indexes('REWARD_DESC', { status: ['COMPLETED'], policyVersion: 1 }),
+      samples
+        .filter((s) => s.policyVersion === 1)
+        .sort((a, b) => b.reward! - a.reward! || byIndex(a, b))
+        .map((s) => s.index),
+    );
+    const hash = samples[5]!.cellHash;
+    assert.deepEqual(
+      await indexes('INDEX', { cellHash: hash }),
+      samples.filter((s) => s.cellHash === hash).map((s) => s.index),
+    );
+    assert.deepEqual(await indexes('INDEX', { status: ['FAILED', 'REUSED'] }), []);
+  });
+
+  it('pages backwards with last/before, and says exactly whether pages lie either side', async () => {
+    const end = await page({ last: 5 });
+    assert.deepEqual(
+      end.edges.map((e) => e.node.index),
+      [7, 8, 9, 10, 11],
+    );
+    assert.equal(end.pageInfo.hasPreviousPage, true);
+    assert.equal(end.pageInfo.hasNextPage, false);
+    const middle = await page({ last: 5, before: end.pageInfo.startCursor });
+    assert.deepEqual(
+      middle.edges.map((e) => e.node.index),
+      [2, 3, 4, 5, 6],
+    );
+    assert.equal(middle.pageInfo.hasNextPage, true);
+    const start = await page({ last: 5, before: middle.pageInfo.startCursor });
+    assert.deepEqual(
+      start.edges.map((e) => e.node.index),
+      [0, 1],
+    );
+    assert.deepEqual([start.pageInfo.hasPreviousPage, start.pageInfo.hasNextPage], [false, true]);
+    const forwards = await page({ first: 3, after: start.pageInfo.endCursor });
+    assert.deepEqual(
+      forwards.edges.map((e) => e.node.index),
+      [2, 3, 4],
+    );
+    assert.deepEqual([forwards.pageInfo.hasPreviousPage, forwards.pageInfo.hasNextPage], [true, true]);
+  });
+
+  it('names the argument that is wrong', async () => {
+    const refused = async (variables: Record<string, unknown>, message: RegExp, code = 'BAD_USER_INPUT') => {
+      const error = await errorOf(server, samplesQuery, variables);
+      assert.match(error.message, message);
+      assert.equal(error.extensions?.code, code);
+    };
+    await refused({ first: 2, last: 2 }, /give first or last, not both/);
+    await refused({ first: 2, before: 'x' }, /before goes with last/);
+    await refused({ last: 101 }, /last must be between 1 and 100 \(got 101\)/);
+    await refused({ filter: { minReward: 0.9, maxReward: 0.1 } }, /filter.minReward \(0.9\) is above filter.maxReward \(0.1\)/);
+    await refused({ filter: { cellHash: "x' OR 1=1" } }, /filter.cellHash must be a cell hash/);
+    await refused({ filter: { policyVersion: -1 } }, /filter.policyVersion must be 0 or more/);
+    const byIndex = await page({ first: 1 });
+    await refused(
+      { last: 2, order: 'REWARD_ASC', before: byIndex.pageInfo.endCursor },
+      /before is not a cursor of this connection \(order REWARD_ASC\)/,
+      'INVALID_CURSOR',
+    );
+  });
+
+  it('pages experiments newest first, filtered by status, strategy and trainer', async () => {
+    type Page = {
+      experimentsPage: { edges: Array<{ node: { id: string } }>; pageInfo: { hasNextPage: boolean; endCursor: string } };
+    };
+    const query = `query($after: String, $filter: ExperimentFilter, $order: ExperimentOrder) {
+      experimentsPage(first: 2, after: $after, orderBy: $order, filter: $filter) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`;
+    const ids = async (order: string, filter?: Record<string, unknown>) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const result: Page = await data<Page>(server, query, { after, order, filter });
+        seen.push(...result.experimentsPage.edges.map((e) => e.node.id));
+        if (!result.experimentsPage.pageInfo.hasNextPage) return seen;
+        after = result.experimentsPage.pageInfo.endCursor;
+      }
+    };
+    assert.deepEqual(await ids('CREATED_AT_DESC'), ['running', 'g1-2', 'g1']);
+    assert.deepEqual(await ids('CREATED_AT', { status: ['COMPLETED'] }), ['g1', 'g1-2']);
+    assert.deepEqual(await ids('CREATED_AT', { strategy: 'ppo', trainer: 'fake' }), ['g1', 'g1-2', 'running']);
+    assert.deepEqual(await ids('CREATED_AT_DESC', { status: ['RUNNING', 'STOPPED'], trainer: 'fake' }), ['running']);
+    assert.deepEqual(await ids('CREATED_AT', { strategy: 'evolution' }), []);
+    assert.deepEqual(await ids('CREATED_AT', { trainer: 'torch' }), []);
+  });
+
+  it('compares experiments side by side, null for an unknown id, at most 10', async () => {
+    type Compared = {
+      compareExperiments: Array<{
+        id: string;
+        bestReward: number;
+        rewardCurve: unknown[];
+        bestCells: Array<{ reward: number }>;
+      } | null>;
+    };
+    const { compareExperiments } = await data<Compared>(
+      server,
+      '{ compareExperiments(ids: ["g1-2", "nope", "g1"]) { id bestReward rewardCurve(maxPoints: 3) { index bestSoFar } bestCells(top: 1) { reward } } }',
+    );
+    assert.deepEqual(
+      compareExperiments.map((e) => e?.id ?? null),
+      ['g1-2', null, 'g1'],
+    );
+    assert.equal(compareExperiments[2]!.rewardCurve.length, 3);
+    assert.equal(compareExperiments[2]!.bestCells[0]!.reward, compareExperiments[2]!.bestReward);
+    const error = await errorOf(
+      server,
+      `{ compareExperiments(ids: [${Array.from({ length: 11 }, (_, i) => `"e${i}"`).join(',')}]) { id } }`,
+    );
+    assert.match(error.message, /at most 10 experiments \(got 11\)/);
+  });
+
+  it("gives a trial's per-epoch metrics and its attempt's own events with their metadata", async () => {
+    type Trials = {
+      sample: {
+        trials: Array<{
+          attempt: number;
+          status: string;
+          error: string | null;
+          metrics: Array<{ epoch: number; epochs: number; metrics: Record<string, number>; at: string }>;
+          events: Array<{ type: string; data: { attempt: number }; metadata: { writerId: string } }>;
+        }>;
+      };
+    };
+    const { sample } = await data<Trials>(
+      server,
+      '{ sample(id: "g1-1") { trials { attempt status error metrics { epoch epochs metrics at } events { type data metadata { writerId } } } } }',
+    );
+    assert.deepEqual(
+      sample.trials.map((t) => [t.attempt, t.status, t.error]),
+      [
+        [1, 'FAILED', 'out of memory'],
+        [2, 'COMPLETED', null],
+      ],
+    );
+    for (const trial of sample.trials) {
+      assert.deepEqual(
+        trial.metrics.map((m) => [m.epoch, m.epochs, m.metrics]),
+        [[1, 1, { loss: 1 }]],
+      );
+      assert.ok(trial.events.every((e) => e.data.attempt === trial.attempt && e.metadata.writerId.length > 0));
+      assert.equal(trial.events[0]!.type, 'TrialClaimed');
+    }
+    assert.ok(sample.trials[0]!.events.some((e) => e.type === 'TrainingFailed'));
+    assert.ok(sample.trials[1]!.events.some((e) => e.type === 'TrainingCompleted'));
+  });
+});
+
 describe('GraphQL evolution populations', () => {
   let evoServer: GraphqlServer;
   let evoQueryDb: SqliteConnection;

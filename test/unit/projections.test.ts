@@ -13,19 +13,18 @@ import { experimentStream, sampleId, transferStream, trialStream } from '../../c
 import { NASNET_A } from '../../core/search-space/nasnet-a.ts';
 import { openStore } from '../../core/store/open-store.ts';
 import type { EventStore } from '../../core/store/port.ts';
-import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
+import { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 import {
-  InvalidCursorError,
   bestCells,
+  epochsForTrials,
   getExperiment,
   listExperiments,
   policyUpdates,
   rewardCurve,
-  samplesPage,
   trialsForSamples,
   type Sample,
-  type SampleOrder,
 } from '../../core/projections/queries.ts';
+import { InvalidCursorError, samplesPage, type SampleOrder } from '../../core/projections/sample-pages.ts';
 import { projectEvent, type RowChange } from '../../core/projections/read-model-changes.ts';
 import {
   CheckpointMovedBackError,
@@ -678,7 +677,11 @@ async function checkContent(db: SqliteConnection, tables: Record<string, unknown
   const all: Sample[] = [];
   let cursor: string | null = null;
   do {
-    const page = await samplesPage(db, 'proj', { first: 100, after: cursor, orderBy: 'INDEX' });
+    const page: Awaited<ReturnType<typeof samplesPage>> = await samplesPage(db, 'proj', {
+      first: 100,
+      after: cursor,
+      orderBy: 'INDEX',
+    });
     all.push(...page.rows);
     cursor = page.hasNextPage ? page.endCursor : null;
   } while (cursor);
@@ -792,7 +795,7 @@ describe('queries', async () => {
         let after: string | null = null;
         let pages = 0;
         for (;;) {
-          const page = await samplesPage(db, experimentId, { first, after, orderBy });
+          const page: Awaited<ReturnType<typeof samplesPage>> = await samplesPage(db, experimentId, { first, after, orderBy });
           pages++;
           assert.ok(page.rows.length <= first);
           seen.push(...page.rows.map((s) => s.index));
@@ -804,7 +807,7 @@ describe('queries', async () => {
       }
     }
     const empty = await samplesPage(db, 'none', { first: 5, orderBy: 'INDEX' });
-    assert.deepEqual(empty, { rows: [], hasNextPage: false, endCursor: null });
+    assert.deepEqual(empty, { rows: [], hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null });
   });
 
   it('refuses a cursor of another order or none at all', async () => {
@@ -861,6 +864,92 @@ describe('queries', async () => {
         'SELECT * FROM rm_trials WHERE sample_id IN (SELECT value FROM json_each(\'["a"]\')) ORDER BY sample_id, attempt',
       ),
       /SEARCH rm_trials USING PRIMARY KEY/,
+    );
+  });
+});
+
+describe('trial epochs', () => {
+  it('keep each epoch a training reported, per attempt; heartbeats neither add rows nor erase metrics', async () => {
+    const experimentId = 'ep';
+    const id = sampleId(experimentId, 0);
+    const progress = (attempt: number, epoch: number, metrics: Record<string, number>, n: number) => ({
+      stream: trialStream(id),
+      event: envelope(
+        experimentId,
+        'TrainingProgressed',
+        { experimentId, sampleId: id, attempt, epoch, epochs: 2, metrics },
+        'w',
+        ...[id, attempt, epoch, n],
+      ),
+    });
+    const store = await newStore('epochs.db');
+    await appendAll(store, [
+      { stream: experimentStream(experimentId), event: experimentCreated(experimentId) },
+      { stream: experimentStream(experimentId), event: architectureSampled(experimentId, 0) },
+      progress(1, 0, {}, 0),
+      progress(1, 1, { loss: 1.5, accuracy: 0.4 }, 0),
+      progress(1, 1, {}, 1),
+      progress(2, 1, {}, 0),
+      progress(2, 1, { loss: 1.25 }, 1),
+      progress(2, 2, { loss: 0.75 }, 0),
+    ]);
+    const db = await readModels('epochs.db');
+    await catchUp(store, db);
+    const epochs = await epochsForTrials(db, [
+      { sampleId: id, attempt: 1 },
+      { sampleId: id, attempt: 2 },
+      { sampleId: id, attempt: 3 },
+    ]);
+    const brief = (attempt: number) => epochs.get(`${id}#${attempt}`)!.map((e) => [e.epoch, e.epochs, e.metrics]);
+    assert.deepEqual(brief(1), [[1, 2, { loss: 1.5, accuracy: 0.4 }]]);
+    assert.deepEqual(brief(2), [
+      [1, 2, { loss: 1.25 }],
+      [2, 2, { loss: 0.75 }],
+    ]);
+    assert.deepEqual(brief(3), []);
+  });
+});
+
+const sampleRows = async (db: SqliteConnection) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM rm_samples'))!.n;
+
+describe('read models from an older nasnet', () => {
+  it('are projected again from the start when the trial-epochs version arrives, so no table misses old events', async () => {
+    const path = join(dir, 'upgrade.db');
+    const store = await newStore('upgrade.db');
+    const experimentId = 'up';
+    const id = sampleId(experimentId, 0);
+    await appendAll(store, [
+      { stream: experimentStream(experimentId), event: experimentCreated(experimentId) },
+      { stream: experimentStream(experimentId), event: architectureSampled(experimentId, 0) },
+      {
+        stream: trialStream(id),
+        event: envelope(
+          experimentId,
+          'TrainingProgressed',
+          { experimentId, sampleId: id, attempt: 1, epoch: 1, epochs: 1, metrics: { loss: 0.5 } },
+          'w',
+          id,
+        ),
+      },
+    ]);
+    // The file as version 2 left it: the read models projected, no rm_trial_epochs or new indexes.
+    const old = await SqliteConnection.open(path);
+    await catchUp(store, old);
+    await old.exec('DELETE FROM nasnet_schema WHERE version > 2; DROP TABLE rm_trial_epochs;');
+    for (const index of ['by_reward_asc', 'by_finished', 'by_status', 'by_cell', 'by_policy'])
+      await old.exec(`DROP INDEX rm_samples_${index}`);
+    assert.ok((await readCheckpoint(old)) > 0n);
+    assert.equal(await sampleRows(old), 1);
+    await old.close();
+
+    const db = await readModels('upgrade.db');
+    assert.equal(await readCheckpoint(db), 0n, 'the checkpoint starts over');
+    assert.equal(await sampleRows(db), 0);
+    await catchUp(store, db);
+    assert.equal((await getExperiment(db, experimentId))!.sampleCount, 1);
+    assert.deepEqual(
+      (await epochsForTrials(db, [{ sampleId: id, attempt: 1 }])).get(`${id}#1`)!.map((e) => e.metrics),
+      [{ loss: 0.5 }],
     );
   });
 });
