@@ -5,6 +5,7 @@ import { openReadModels, readCheckpoint, runProjector } from '../../core/project
 import { createThreadAuditor } from '../audit-thread.ts';
 import { UsageError, wholeNumber } from '../flags.ts';
 import { readModelsPath } from '../read-models.ts';
+import { resolveServeToken } from '../serve-token.ts';
 import { shutdownSignal } from '../shutdown.ts';
 import { storeOption, withStore } from '../store-access.ts';
 
@@ -13,6 +14,7 @@ interface ServeOptions {
   port: number;
   host: string;
   token?: string;
+  tokenFile?: string;
   projections?: string;
   json: boolean;
 }
@@ -29,8 +31,9 @@ export function registerServeCommand(program: Command): void {
     .option('--host <address>', 'address to listen on (127.0.0.1: this machine only; 0.0.0.0: every interface)', '127.0.0.1')
     .option(
       '--token <secret>',
-      'bearer token that mutations (stopExperiment) need; default $NASNET_TOKEN; without one, mutations are refused',
+      'bearer token that mutations need (visible in `ps`: prefer $NASNET_TOKEN or --token-file); without one, mutations are refused',
     )
+    .option('--token-file <path>', 'read the bearer token from the first line of this file')
     .option(
       '--projections <path>',
       'SQLite file of the read models (default: the store file, or .nasnet/projections.db for EventStoreDB)',
@@ -41,8 +44,13 @@ export function registerServeCommand(program: Command): void {
       if (!LOOPBACK.has(options.host) && isIP(options.host) === 0 && !/^[A-Za-z0-9.-]+$/.test(options.host)) {
         throw new UsageError(`--host must be an IP address or a host name, got ${JSON.stringify(options.host)}`);
       }
-      const token = options.token ?? (process.env.NASNET_TOKEN || undefined);
       const note = (message: string) => process.stderr.write(`${message}\n`);
+      const { token, warning } = await resolveServeToken({
+        token: options.token,
+        tokenFile: options.tokenFile,
+        environment: process.env.NASNET_TOKEN,
+      });
+      if (warning) note(warning);
 
       // Loaded here, not at the top: every other command would pay for graphql-yoga's import.
       const { createGraphqlServer, DEFAULT_LIMITS } = await import('../../graphql/server.ts');
@@ -122,7 +130,7 @@ export function registerServeCommand(program: Command): void {
         );
         if (!options.json) {
           note(
-            `store ${options.store}, read models at position ${position}; ${token ? 'stopExperiment needs the bearer token' : 'mutations are off (no --token)'}; Ctrl-C stops`,
+            `store ${options.store}, read models at position ${position}; ${token ? 'mutations need the bearer token' : 'mutations are off (no --token)'}; Ctrl-C stops`,
           );
         }
         if (!LOOPBACK.has(options.host))

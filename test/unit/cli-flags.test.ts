@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { integer, nonNegativeNumber, positiveNumber, wholeNumber } from '../../cli/flags.ts';
+import { resolveServeToken } from '../../cli/serve-token.ts';
 import { storeOption, withStore, withStoreOnDemand } from '../../cli/store-access.ts';
 import type { EventStore } from '../../core/store/port.ts';
 
@@ -63,5 +64,27 @@ describe('store access', () => {
       return store;
     });
     await assert.rejects(opened.headPosition(), /closed/);
+  });
+});
+
+describe('the serve token', () => {
+  it('comes from --token (with a warning that ps shows it), --token-file or $NASNET_TOKEN, in that order', async () => {
+    const file = join(dir, 'token');
+    await writeFile(file, 's3cret\nignored second line\n');
+    assert.deepEqual(await resolveServeToken({ tokenFile: file, environment: 'env' }), { token: 's3cret' });
+    assert.deepEqual(await resolveServeToken({ environment: 'env' }), { token: 'env' });
+    assert.deepEqual(await resolveServeToken({ environment: '' }), {});
+    const given = await resolveServeToken({ token: 'flag', environment: 'env' });
+    assert.equal(given.token, 'flag');
+    assert.match(given.warning!, /--token shows in `ps`.*NASNET_TOKEN/);
+  });
+
+  it('names the flag and the file when the token cannot be had', async () => {
+    await assert.rejects(resolveServeToken({ token: 'a', tokenFile: 'b' }), /give --token or --token-file, not both/);
+    await assert.rejects(resolveServeToken({ tokenFile: join(dir, 'none') }), /--token-file ".*none": cannot read it \(ENOENT\)/);
+    const empty = join(dir, 'empty-token');
+    await writeFile(empty, '\nsecond\n');
+    await assert.rejects(resolveServeToken({ tokenFile: empty }), /--token-file ".*empty-token": its first line is empty/);
+    await assert.rejects(resolveServeToken({ token: ' ' }), /--token must not be empty/);
   });
 });

@@ -1212,9 +1212,11 @@ describe('the dashboard routes', () => {
 
 describe('nasnet serve', () => {
   it('serves the store on a port, prints where, and stops on SIGINT', { timeout: 60_000 }, async () => {
+    const tokenFile = join(dir, 'serve-token');
+    await writeFile(tokenFile, `${TOKEN}\n`);
     const child = spawn(
       process.execPath,
-      ['cli/nasnet.js', 'serve', '--store', `sqlite:${storePath}`, '--port', '0', '--json', '--token', TOKEN],
+      ['cli/nasnet.js', 'serve', '--store', `sqlite:${storePath}`, '--port', '0', '--json', '--token-file', tokenFile],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     // A failed assertion must not leave the server running (the test process would never end).
@@ -1232,6 +1234,14 @@ describe('nasnet serve', () => {
     const printed = JSON.parse(line) as { graphql: string; dashboard: string; mutations: boolean };
     assert.match(printed.graphql, /^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
     assert.equal(printed.mutations, true);
+    // What `ps` shows other users: the command line, which must not hold the secret.
+    assert.doesNotMatch(await readFile(`/proc/${child.pid}/cmdline`, 'utf8'), new RegExp(TOKEN));
+    const stop = await fetch(printed.graphql, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query: 'mutation { stopExperiment(id: "g1") { id } }' }),
+    });
+    assert.match(await stop.text(), /NOT_RUNNING/, 'the token from the file is the one mutations take');
     const response = await fetch(printed.graphql, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
