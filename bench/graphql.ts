@@ -33,6 +33,11 @@
  * this bench's repeated queries hit; `off` measures every request executed. Each result
  * row says which.
  *
+ * The queries: bestCells and the first samples pages (by index, by reward), the ones scripts
+ * send (a filtered page, another order, a backward page from deep inside, a filtered
+ * experiments page, a comparison of every experiment, one sample's trials with per-epoch
+ * metrics and events) and an events page. `--only <regex>` keeps the queries whose name matches.
+ *
  * More options: --warmup <s> (2), --subscribers <k> (4), --appends <n> (50), --spacing <ms> (50).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -67,6 +72,7 @@ const { values } = parseArgs({
     appends: { type: 'string', default: '50' },
     spacing: { type: 'string', default: '50' },
     cache: { type: 'string', default: 'both' },
+    only: { type: 'string' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -470,6 +476,106 @@ async function subscriptionLatency(port: number, path: string) {
   };
 }
 
+// ---- the queries scripts send (filters, other orders, backward pages, comparisons, trial history) ----
+
+interface ScriptPicks {
+  /** The best sample's cell: a selective filter. */
+  cellHash: string;
+  /** A policy version in the middle of the search. */
+  policyVersion: number;
+  /** The REWARD_ASC cursor of a sample near the middle of that order: a backward page from deep inside. */
+  middleCursor: string;
+  /** A sample with several trial attempts (a retry or a takeover) when there is one. */
+  sampleId: string;
+}
+
+async function scriptPicks(agent: Agent, port: number, largest: { id: string; sampleCount: number }): Promise<ScriptPicks> {
+  type Picks = {
+    experiment: {
+      policyVersion: number;
+      bestSample: { cellHash: string };
+      samples: { edges: Array<{ cursor: string }> };
+    };
+  };
+  const { experiment } = await graphql<Picks>(
+    agent,
+    port,
+    'query ($id: ID!) { experiment(id: $id) { policyVersion bestSample { cellHash } samples(first: 1, orderBy: REWARD_ASC, filter: { minReward: 0.5 }) { edges { cursor } } } }',
+    { id: largest.id },
+  );
+  // A retried sample: the history generator fails and takes over some trials.
+  const db = await openReadModels(history.path);
+  try {
+    const retried = await db.get<{ sample_id: string }>(
+      'SELECT sample_id FROM rm_trials WHERE experiment_id = ? AND attempt > 1 LIMIT 1',
+      [largest.id],
+    );
+    const any = await db.get<{ sample_id: string }>('SELECT sample_id FROM rm_trials WHERE experiment_id = ? LIMIT 1', [
+      largest.id,
+    ]);
+    return {
+      cellHash: experiment.bestSample.cellHash,
+      policyVersion: Math.floor(experiment.policyVersion / 2),
+      middleCursor: experiment.samples.edges[0]!.cursor,
+      sampleId: retried?.sample_id ?? any!.sample_id,
+    };
+  } finally {
+    await db.close();
+  }
+}
+
+function scriptQueries(experimentId: string, picks: ScriptPicks, allIds: readonly string[]): LoadQuery[] {
+  const node = 'edges { node { id index reward status } cursor } pageInfo { hasNextPage hasPreviousPage endCursor }';
+  const samples = (args: string) => `query ($id: ID!) { experiment(id: $id) { samples(${args}) { ${node} } } }`;
+  const edges = (d: unknown) => (d as { experiment: { samples: { edges: unknown[] } } }).experiment.samples.edges.length;
+  return [
+    {
+      name: 'samples(filter: {cellHash}) of the best cell',
+      query: samples(`first: 20, orderBy: REWARD_DESC, filter: { cellHash: "${picks.cellHash}" }`),
+      variables: { id: experimentId },
+      check: (d) => edges(d) >= 1,
+    },
+    {
+      name: 'samples(filter: {status: [COMPLETED], policyVersion, minReward: 0.3})',
+      query: samples(`first: 20, filter: { status: [COMPLETED], policyVersion: ${picks.policyVersion}, minReward: 0.3 }`),
+      variables: { id: experimentId },
+      check: (d) => edges(d) >= 0,
+    },
+    {
+      name: 'samples(first: 20, orderBy: COMPLETED_AT)',
+      query: samples('first: 20, orderBy: COMPLETED_AT'),
+      variables: { id: experimentId },
+      check: (d) => edges(d) === 20,
+    },
+    {
+      name: 'samples(last: 20, before: <middle>, orderBy: REWARD_ASC)',
+      query: samples(`last: 20, before: "${picks.middleCursor}", orderBy: REWARD_ASC`),
+      variables: { id: experimentId },
+      check: (d) => edges(d) === 20,
+    },
+    {
+      name: 'experimentsPage(first: 10, CREATED_AT_DESC, filter)',
+      query:
+        '{ experimentsPage(first: 10, orderBy: CREATED_AT_DESC, filter: { trainer: "synthetic" }) { edges { node { id status bestReward } } pageInfo { hasNextPage endCursor } } }',
+      variables: {},
+      check: (d) => Array.isArray((d as { experimentsPage: { edges: unknown[] } }).experimentsPage.edges),
+    },
+    {
+      name: 'compareExperiments(every id) { rewardCurve(maxPoints: 50) bestCells(top: 3) }',
+      query:
+        'query ($ids: [ID!]!) { compareExperiments(ids: $ids) { id bestReward sampleCount rewardCurve(maxPoints: 50) { index reward bestSoFar } bestCells(top: 3) { id reward } } }',
+      variables: { ids: allIds.slice(0, 10) },
+      check: (d) => (d as { compareExperiments: unknown[] }).compareExperiments.length === Math.min(10, allIds.length),
+    },
+    {
+      name: 'sample { trials { metrics events } }',
+      query: `{ sample(id: "${picks.sampleId}") { trials { attempt worker status error metrics { epoch metrics } events { type metadata { writerId timestamp } } } } }`,
+      variables: {},
+      check: (d) => ((d as { sample: { trials: unknown[] } | null }).sample?.trials.length ?? 0) >= 1,
+    },
+  ];
+}
+
 // ---- read models directly -----------------------------------------------------------------
 
 async function readModelTimings(path: string, experimentId: string, middle: bigint) {
@@ -531,6 +637,7 @@ try {
   }>(probe, server.port, '{ experiments { id sampleCount } headPosition }');
   const largest = experiments.reduce((a, b) => (b.sampleCount > a.sampleCount ? b : a));
   const middle = BigInt(headPosition) / 2n;
+  const picks = await scriptPicks(probe, server.port, largest);
   probe.destroy();
   say(
     `largest experiment: ${largest.id} (${largest.sampleCount} samples); events page after position ${middle} of ${headPosition}`,
@@ -558,6 +665,11 @@ try {
       variables: { id: largest.id },
       check: (d) => (d as SamplesData).experiment.samples.edges.length === 20,
     },
+    ...scriptQueries(
+      largest.id,
+      picks,
+      experiments.map((e) => e.id),
+    ),
     {
       name: 'events(first: 100, after: middle)',
       query:
@@ -567,6 +679,8 @@ try {
     },
   ];
 
+  const only = values.only ? new RegExp(values.only) : null;
+  if (only) queries.splice(0, queries.length, ...queries.filter((q) => only.test(q.name)));
   const results: LoadResult[] = [];
   let subscription: Awaited<ReturnType<typeof subscriptionLatency>> | null = null;
   for (const [m, responseCache] of modes.entries()) {

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { StrategyName } from '../core/controller/strategy.ts';
-import { PRESETS, type PresetName } from '../core/runtime/presets.ts';
+import { mergeConfig, PRESETS, type PresetName } from '../core/runtime/presets.ts';
 import { SearchConfigError, validateSearchConfig, type SearchConfig } from '../core/runtime/search-config.ts';
 import { UsageError } from './flags.ts';
+
+export { newExperimentId } from '../core/runtime/experiment-id.ts';
 
 /** The `nasnet search` flags that shape the experiment (the rest say where and how to run it). */
 export interface SearchFlags {
@@ -30,8 +31,6 @@ export interface ResolvedSearch {
   seed: number;
   workers: number;
 }
-
-const MERGED_OBJECTS = ['controller', 'training', 'trials', 'trainerOptions'] as const;
 
 /**
  * preset (default `demo`) ← config file ← flags, then one validation of the result, so
@@ -123,21 +122,6 @@ async function readConfigFile(path: string): Promise<Record<string, unknown>> {
   return file;
 }
 
-function mergeConfig(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
-  const merged = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const inner = merged[key];
-    if ((MERGED_OBJECTS as readonly string[]).includes(key) && isObject(inner) && isObject(value))
-      merged[key] = { ...inner, ...value };
-    else merged[key] = value;
-  }
-  return merged;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
 /** Names a config field the way the user set it. */
 function flagFor(field: string): string {
   const flags: Record<string, string> = {
@@ -153,10 +137,4 @@ function flagFor(field: string): string {
     network: '--N/--F/--filters',
   };
   return flags[field] ?? `config ${field}`;
-}
-
-/** `exp-<yyyymmdd-hhmmss>-<4 hex>`: sorts by time, unique enough for one person's searches. */
-export function newExperimentId(now: Date = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
-  return `exp-${stamp}-${randomBytes(2).toString('hex')}`;
 }

@@ -20,7 +20,7 @@ export function builtInTrainers(): string[] {
 }
 
 /** A spec is a module path when it looks like one; anything else must be a built-in name. */
-function isModulePath(spec: string): boolean {
+export function isModulePath(spec: string): boolean {
   return spec.startsWith('.') || spec.startsWith('/') || /\.(m?js|ts)$/.test(spec);
 }
 

@@ -1,6 +1,7 @@
 import type { AuditReport } from '../core/audit/audit.ts';
 import type { EventStore } from '../core/store/port.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
+import type { ControllerHost } from './controller-host.ts';
 import type { Limits } from './limits.ts';
 import type { Loaders } from './loaders.ts';
 
@@ -14,10 +15,14 @@ export interface ServerServices {
   readModelsCaughtUp?: () => Promise<void>;
   /** The writer id recorded in events this server appends. */
   writerId: string;
+  /** The code version createExperiment records. */
+  codeVersion: string;
   /** Runs audits one at a time, reusing a report while the log has not moved. */
   audit(experimentId: string): Promise<AuditReport>;
   /** Open subscriptions, ended when the server closes. */
   subscriptions: Set<{ return(): Promise<unknown> }>;
+  /** The controllers this server runs (createExperiment, resumeExperiment). */
+  controllers: ControllerHost;
 }
 
 /** The GraphQL context of one request. */

@@ -7,6 +7,8 @@ import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 /** Root fields answered from the read models alone: their answers change only when the read-model checkpoint moves. */
 const READ_MODEL_ROOT_FIELDS = new Set([
   'experiments',
+  'experimentsPage',
+  'compareExperiments',
   'experiment',
   'sample',
   'transfers',

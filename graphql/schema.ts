@@ -60,6 +60,35 @@ export const typeDefs = /* GraphQL */ `
     token \`nasnet serve\` was started with.
     """
     stopExperiment(id: ID!): Experiment!
+    """
+    Records a new experiment as \`nasnet search\` does (ExperimentCreated, ControllerInitialized)
+    and runs its controller in this server; \`nasnet worker\` processes, on any machine that
+    reaches the store, train its samples. Needs the bearer token. Errors name the field:
+    \`input.config.samples must be >= 1 (got 0)\`.
+    """
+    createExperiment(input: CreateExperimentInput!): Experiment!
+    """
+    Runs the controller of a stopped or crashed experiment (or one created with
+    \`start: false\`) in this server, as \`nasnet resume --workers 0\` would: it replays the
+    recorded updates, then samples what is missing. Needs the bearer token.
+    """
+    resumeExperiment(id: ID!): Experiment!
+  }
+
+  input CreateExperimentInput {
+    "Default \`exp-<yyyymmdd-hhmmss>-<4 hex>\`."
+    id: ID
+    "tiny, demo, small or paper (default demo): the configuration \`config\` is laid over."
+    preset: String
+    """
+    Configuration fields over the preset, as in a \`nasnet search --config\` file, e.g.
+    {samples: 200, trainer: "synthetic", controller: {batchSize: 20}}.
+    """
+    config: JSON
+    "The experiment seed (controller sampling, child initialisation); default 1."
+    seed: Int
+    "Run the controller in this server now (default true); false leaves it for resumeExperiment or nasnet resume."
+    start: Boolean
   }
 
   type Subscription {

@@ -9,6 +9,8 @@ import { answerFromCache, fastPathCandidate } from './http/cache-fast-path.ts';
 import { toOriginForm } from './http/request-target.ts';
 import { DEFAULT_DASHBOARD_DIR } from './http/dashboard-files.ts';
 import { hostMatcher } from './http/host-check.ts';
+import { graphqlSse } from './http/graphql-sse.ts';
+import { STREAM_ENDPOINT } from './http/request-guard.ts';
 import { resolveLimits, type Limits } from './limits.ts';
 import { createResponseCache, type ResponseCache } from './response-cache.ts';
 import { createServices } from './services.ts';
@@ -52,37 +54,48 @@ export interface GraphqlServerOptions {
   auditExperiment?: (experimentId: string) => Promise<AuditReport>;
   /** Log requests' unexpected errors (with stacks) on the console; they never reach clients. Default true. */
   logging?: boolean;
+  /** Recorded in the ExperimentCreated events of createExperiment (default "unknown"). */
+  codeVersion?: string;
+  /** Where the controllers this server runs say how they ended (default: stderr, unless logging is false). */
+  log?: (message: string) => void;
 }
 
 export interface GraphqlServer {
   /** The GraphQL handler; `yoga.fetch(url, init)` serves a request without a socket. */
   yoga: YogaServerInstance<ServerContext, GraphqlContext>;
   /**
-   * A node:http request listener for everything: /graphql, the dashboard at /,
-   * /dashboard/<file>. Repeated queries POSTed to /graphql are answered from stored bytes
-   * here, before yoga (see response-cache.ts).
+   * A node:http request listener for everything: /graphql, /graphql/stream (graphql-sse), the
+   * dashboard at /, /dashboard/<file>, GraphiQL's files at /graphiql/<file>. Repeated queries
+   * POSTed to /graphql are answered from stored bytes here, before yoga (see response-cache.ts).
    */
   handle: (request: IncomingMessage, response: ServerResponse) => void;
   /** The response cache's counts (hits, misses, stored); undefined with `responseCache: false`. */
   readonly cacheStats?: Readonly<ResponseCache['stats']>;
-  /** Ends open subscriptions. The store and read models stay open: they are the caller's. */
+  /**
+   * Ends open subscriptions and stops the controllers this server runs (each records
+   * ExperimentStopped; resumeExperiment or `nasnet resume` continues it). The store and read
+   * models stay open: they are the caller's.
+   */
   close(): Promise<void>;
 }
 
 export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServer {
   const limits = resolveLimits(options.limits);
-  const services = createServices(options, limits);
+  const log = options.log ?? (options.logging === false ? () => {} : (message: string) => process.stderr.write(`${message}\n`));
+  const services = createServices({ ...options, log }, limits);
   const cache =
     options.responseCache === false
       ? null
       : createResponseCache({ db: services.db, maxEntries: 500, maxBytes: 32 * 1024 * 1024 });
   const hostAllowed = options.allowedHosts ? hostMatcher(options.allowedHosts) : () => true;
+  const sse = graphqlSse(STREAM_ENDPOINT);
   const yoga = createNasnetYoga({
     services,
     bearer: bearerCheck(options.token),
     dashboardDir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR,
     allowedHosts: options.allowedHosts,
     cachePlugin: cache?.plugin ?? null,
+    graphqlSsePlugin: sse.plugin,
     logging: options.logging,
   });
 
@@ -98,8 +111,10 @@ export function createGraphqlServer(options: GraphqlServerOptions): GraphqlServe
     },
     cacheStats: cache?.stats,
     async close() {
+      await sse.close();
       await Promise.all([...services.subscriptions].map((subscription) => subscription.return().catch(() => undefined)));
       services.subscriptions.clear();
+      await services.controllers.close();
       await yoga.dispose();
     },
   };

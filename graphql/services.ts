@@ -4,6 +4,7 @@ import type { AuditReport } from '../core/audit/audit.ts';
 import type { EventStore } from '../core/store/port.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import { auditRunner } from './audit-runner.ts';
+import { createControllerHost } from './controller-host.ts';
 import type { ServerServices } from './context.ts';
 import type { Limits } from './limits.ts';
 
@@ -14,6 +15,10 @@ export interface ServicesOptions {
   projector?: { caughtUp(): Promise<void> };
   writerId?: string;
   auditExperiment?: (experimentId: string) => Promise<AuditReport>;
+  /** Where the controllers this server runs say how they ended. */
+  log?: (message: string) => void;
+  /** Recorded in ExperimentCreated by createExperiment (the CLI passes the package version). */
+  codeVersion?: string;
 }
 
 /** How long stopExperiment waits for the read models to show the stop before answering with what they have. */
@@ -21,11 +26,13 @@ const CAUGHT_UP_WAIT_MS = 3_000;
 
 export function createServices(options: ServicesOptions, limits: Limits): ServerServices {
   const { store, projector } = options;
+  const writerId = options.writerId ?? `graphql:${hostname()}/${process.pid}`;
   return {
     store,
     db: options.readModels,
     limits,
-    writerId: options.writerId ?? `graphql:${hostname()}/${process.pid}`,
+    writerId,
+    codeVersion: options.codeVersion ?? 'unknown',
     readModelsCaughtUp: projector
       ? () =>
           Promise.race([
@@ -35,5 +42,6 @@ export function createServices(options: ServicesOptions, limits: Limits): Server
       : undefined,
     audit: auditRunner(store, options.auditExperiment ?? ((experimentId) => auditStoredExperiment(store, experimentId))),
     subscriptions: new Set(),
+    controllers: createControllerHost({ store, writerId, log: options.log ?? (() => {}) }),
   };
 }

@@ -3,8 +3,10 @@ import type { GraphqlContext, ServerServices } from './context.ts';
 import type { BearerCheck } from './http/bearer.ts';
 import { dashboard } from './http/dashboard-files.ts';
 import { errorShape } from './http/error-shape.ts';
-import { requestGuard } from './http/request-guard.ts';
-import { hostCheck } from './http/host-check.ts';
+import { graphiqlAssets } from './http/graphiql-assets.ts';
+import { graphiqlWhereServed, renderGraphiql } from './http/graphiql-page.ts';
+import { ENDPOINT, requestGuard } from './http/request-guard.ts';
+import { hostCheck, hostMatcher } from './http/host-check.ts';
 import { limitPlugins } from './limits.ts';
 import { createLoaders } from './loaders.ts';
 import { resolvers } from './resolvers/index.ts';
@@ -20,6 +22,8 @@ export interface YogaSetup {
   allowedHosts: readonly string[] | undefined;
   /** The response cache's plugin; null runs every query. */
   cachePlugin: Plugin | null;
+  /** graphql-sse's protocol at its own endpoint (http/graphql-sse.ts): after the checks every request passes. */
+  graphqlSsePlugin: Plugin;
   logging: boolean | undefined;
 }
 
@@ -43,13 +47,16 @@ const DEFAULT_QUERY = `# nasnet: experiments, samples, trials, policy updates, t
 
 export function createNasnetYoga(setup: YogaSetup): YogaServerInstance<ServerContext, GraphqlContext> {
   const { services, bearer } = setup;
+  const hostAllowed = setup.allowedHosts ? hostMatcher(setup.allowedHosts) : () => true;
   return createYoga<ServerContext, GraphqlContext>({
     schema: createSchema<GraphqlContext>({ typeDefs, resolvers }),
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: ENDPOINT,
     // Stacks and SQL stay in the server's log; clients get "Unexpected error." for anything not a GraphQLError.
     maskedErrors: { isDev: false },
     logging: setup.logging === false ? false : 'warn',
-    graphiql: { title: 'nasnet', defaultQuery: DEFAULT_QUERY },
+    graphiql: graphiqlWhereServed({ title: 'nasnet', defaultQuery: DEFAULT_QUERY }, ENDPOINT, hostAllowed),
+    // Served from this server's copy of GraphiQL (no CDN): it works offline.
+    renderGraphiQL: renderGraphiql,
     landingPage: false,
     // Same-origin only: the dashboard is served from here, and another site's page must not read a local search.
     cors: false,
@@ -65,7 +72,9 @@ export function createNasnetYoga(setup: YogaSetup): YogaServerInstance<ServerCon
       ...(setup.allowedHosts ? [hostCheck(setup.allowedHosts)] : []),
       requestGuard(),
       dashboard(setup.dashboardDir),
+      graphiqlAssets(),
       ...limitPlugins(services.limits),
+      setup.graphqlSsePlugin,
       ...(setup.cachePlugin ? [setup.cachePlugin] : []),
       errorShape(),
     ],

@@ -13,15 +13,13 @@ import { commandLine, identifier, oneOf, UsageError, wholeNumber } from '../flag
 import { CODE_VERSION, runSearchCommand } from '../run-search.ts';
 import { buildSearchConfig, newExperimentId, type SearchFlags } from '../search-config-builder.ts';
 import { storeOption, withStore } from '../store-access.ts';
-import { resolveTrainer } from '../trainers.ts';
+import { isModulePath, resolveTrainer } from '../trainers.ts';
 
 interface SearchCommandOptions extends SearchFlags {
   store: string;
   experimentId?: string;
   json: boolean;
 }
-
-const isModulePath = (spec: string) => /^[./]/.test(spec) || /\.(m?js|ts)$/.test(spec);
 
 /** Loads the plugin a search needs; a module plugin is loaded even with no local workers, to learn its name. */
 export async function loadPlugin(spec: string, workers: number, options: Record<string, unknown>): Promise<TrainerPlugin> {

@@ -5,6 +5,7 @@ import { openReadModels, readCheckpoint, runProjector } from '../../core/project
 import { createThreadAuditor } from '../audit-thread.ts';
 import { UsageError, wholeNumber } from '../flags.ts';
 import { readModelsPath } from '../read-models.ts';
+import { CODE_VERSION } from '../run-search.ts';
 import { resolveServeToken } from '../serve-token.ts';
 import { shutdownSignal } from '../shutdown.ts';
 import { storeOption, withStore } from '../store-access.ts';
@@ -79,6 +80,7 @@ export function registerServeCommand(program: Command): void {
           projector,
           allowedHosts,
           auditExperiment: auditor.audit,
+          codeVersion: CODE_VERSION,
         });
         // Node refuses request heads over 16 KiB with a bare 431; a GET's query is in the head, and
         // GETs up to the documented request limit must reach GraphQL (which answers 413 past it).

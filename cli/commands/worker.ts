@@ -8,7 +8,7 @@ import { commandLine, identifier, oneOf, UsageError, wholeNumber } from '../flag
 import { progressDisplay } from '../search-progress.ts';
 import { shutdownSignal } from '../shutdown.ts';
 import { storeOption, withStore } from '../store-access.ts';
-import { resolveTrainer } from '../trainers.ts';
+import { isModulePath, resolveTrainer } from '../trainers.ts';
 
 /** `nasnet worker`: trains sampled architectures of running searches, from another process or machine. */
 export function registerWorkerCommand(program: Command): void {
@@ -17,7 +17,10 @@ export function registerWorkerCommand(program: Command): void {
     .description('join running searches as a trainer: claim sampled architectures, train them, report rewards')
     .addOption(storeOption('the same store as the search'))
     .option('--experiment <id>', 'only this experiment (then exit when it completes)', identifier('--experiment'))
-    .option('--trainer <name|path>', 'tfjs, torch, process, synthetic, or a plugin module path', 'tfjs')
+    .option(
+      '--trainer <name|path>',
+      "tfjs, torch, process, synthetic, or a plugin module path (default: with --experiment, the experiment's; else tfjs)",
+    )
     .option(
       '--trainer-command <cmd>',
       'with --trainer process: the program that trains, e.g. "python3 my_trainer.py"',
@@ -30,31 +33,43 @@ export function registerWorkerCommand(program: Command): void {
       async (options: {
         store: string;
         experiment?: string;
-        trainer: string;
+        trainer?: string;
         trainerCommand?: string[];
         backend?: string;
         workers: number;
         json: boolean;
       }) => {
-        if (options.backend && options.trainer !== 'tfjs')
-          throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(options.trainer)})`);
-        if (options.trainerCommand && options.trainer !== 'process')
-          throw new UsageError(
-            `--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(options.trainer)})`,
-          );
         await withStore(options.store, async (store) => {
           // Joining one experiment, the worker trains it the way the experiment was configured.
-          const configured = options.experiment
-            ? validateSearchConfig((await loadExperiment(store, options.experiment)).config).trainerOptions
-            : {};
-          const plugin = await resolveTrainer(options.trainer, {
+          const config = options.experiment
+            ? validateSearchConfig((await loadExperiment(store, options.experiment)).config)
+            : null;
+          const trainer = options.trainer ?? (config ? (config.trainerModule ?? config.trainer) : 'tfjs');
+          const named = isModulePath(trainer) ? null : trainer;
+          if (options.backend && named !== 'tfjs')
+            throw new UsageError(`--backend applies to the tfjs trainer only (the trainer is ${JSON.stringify(trainer)})`);
+          if (options.trainerCommand && named !== 'process')
+            throw new UsageError(
+              `--trainer-command applies to --trainer process only (the trainer is ${JSON.stringify(trainer)})`,
+            );
+          const mismatch = (name: string) =>
+            new UsageError(
+              `--trainer: experiment ${options.experiment} is configured for trainer ${JSON.stringify(config?.trainer)}, not ${JSON.stringify(name)}`,
+            );
+          // A built-in name is checked before the experiment's trainer options reach a trainer they were not written for.
+          if (config && named !== null && config.trainerModule === undefined && named !== config.trainer) throw mismatch(named);
+          const plugin = await resolveTrainer(trainer, {
             concurrency: options.workers,
             options: {
-              ...configured,
+              ...(config?.trainerOptions ?? {}),
               ...(options.backend ? { backend: options.backend } : {}),
               ...(options.trainerCommand ? { command: options.trainerCommand } : {}),
             },
           });
+          if (config && plugin.name !== config.trainer) {
+            await plugin.close?.();
+            throw mismatch(plugin.name);
+          }
           const workerId = newWorkerId();
           const display = progressDisplay({
             json: options.json,

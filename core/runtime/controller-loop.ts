@@ -68,16 +68,18 @@ export async function createExperiment(
     { experimentId, config: searchConfigJson(config), seed, codeVersion: input.codeVersion },
     meta,
   );
+  const stream = experimentStream(experimentId);
   try {
-    await store.append(
-      experimentStream(experimentId),
-      [created, controllerInitialized(experimentId, strategy, meta)],
-      'no_stream',
-    );
+    await store.append(stream, [created, controllerInitialized(experimentId, strategy, meta)], 'no_stream');
   } catch (error) {
     if (error instanceof WrongExpectedVersionError) throw new ExperimentExistsError(experimentId);
     throw error;
   }
+  // The events' ids derive from the experiment id, so the store takes a second creation for a
+  // retry of the first and reports success: only the stored metadata tells whose it was.
+  const [stored] = (await store.readStream(stream, { maxCount: 1 })).events;
+  if (stored?.metadata.writerId !== meta.writerId || stored.metadata.timestamp !== meta.timestamp)
+    throw new ExperimentExistsError(experimentId);
 }
 
 /** Reads an experiment (its stream and its trials) into the shared fold. */

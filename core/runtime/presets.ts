@@ -110,3 +110,22 @@ export const PRESETS: Record<PresetName, Preset> = {
     },
   },
 };
+
+/** Config fields whose objects a configuration given over a preset merges into, field by field; others it replaces. */
+const MERGED_OBJECTS = ['controller', 'training', 'trials', 'trainerOptions'] as const;
+
+/** `override` laid over `base` (a preset's configuration): what a config file or an API request gives. Validate the result. */
+export function mergeConfig(base: Record<string, unknown>, override: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(override)) {
+    const inner = merged[key];
+    if ((MERGED_OBJECTS as readonly string[]).includes(key) && isObject(inner) && isObject(value))
+      merged[key] = { ...inner, ...value };
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

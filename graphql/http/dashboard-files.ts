@@ -1,24 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'graphql-yoga';
+import { contentTypeOf } from './content-types.ts';
 
 /** The dashboard shipped with nasnet (graphql/dashboard/). */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../dashboard/', import.meta.url));
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
 
 const FALLBACK_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>nasnet</title></head>
@@ -87,7 +74,7 @@ async function serveFile(fetchAPI: FetchApi, root: string, relative: string | nu
   try {
     if (!(await stat(file)).isFile()) throw new Error('not a file');
     const body = await readFile(file);
-    return respond(200, new Uint8Array(body), CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream');
+    return respond(200, new Uint8Array(body), contentTypeOf(file));
   } catch {
     // Without an installed dashboard, `/` still points the way to the API.
     return relative === 'index.html' ? respond(200, FALLBACK_PAGE, 'text/html; charset=utf-8') : notFound();

@@ -16,13 +16,14 @@ export function errorShape(): Plugin {
     onResultProcess({ result }) {
       if (Symbol.asyncIterator in Object(result)) return;
       for (const one of Array.isArray(result) ? result : [result]) {
-        for (const error of (one as { errors?: readonly GraphQLError[] }).errors ?? []) reshape(error);
+        for (const error of (one as { errors?: readonly GraphQLError[] }).errors ?? []) shapeError(error);
       }
     },
   };
 }
 
-function reshape(error: GraphQLError): void {
+/** Gives one error the shape errorShape gives every error of a result (for results that do not pass through yoga's result processing). */
+export function shapeError(error: GraphQLError): void {
   const extensions = error.extensions as Record<string, unknown>;
   const original = extensions.originalError;
   if (original !== undefined) {

@@ -1,4 +1,5 @@
-import { bestCells, policyUpdates, rewardCurve, type Experiment } from '../../core/projections/queries.ts';
+import { bestCells, policyUpdates, type Experiment } from '../../core/projections/queries.ts';
+import { rewardCurvePoints } from '../../core/projections/reward-curve.ts';
 import { InvalidCursorError, sampleCursor, samplesPage, type SampleOrder } from '../../core/projections/sample-pages.ts';
 import type { GraphqlContext } from '../context.ts';
 import { connection } from './connection.ts';
@@ -29,21 +30,6 @@ async function samples(experiment: Experiment, args: SamplesArgs, context: Graph
   }
 }
 
-/** Every sample's reward with the best so far, thinned to `maxPoints` evenly spaced points when longer. */
-async function rewardCurvePoints(experiment: Experiment, maxPoints: number | null | undefined, context: GraphqlContext) {
-  if (maxPoints !== null && maxPoints !== undefined && maxPoints < 2)
-    throw badInput(`maxPoints must be at least 2 (got ${maxPoints})`);
-  const curve = await rewardCurve(context.services.db, experiment.id);
-  let best: number | null = null;
-  const points = curve.samples.map((point) => {
-    if (point.source !== 'failure' && (best === null || point.reward > best)) best = point.reward;
-    return { ...point, bestSoFar: best };
-  });
-  if (!maxPoints || points.length <= maxPoints) return points;
-  const stride = (points.length - 1) / (maxPoints - 1);
-  return Array.from({ length: maxPoints }, (_, k) => points[Math.round(k * stride)]!);
-}
-
 export const experimentResolvers = {
   bestSample: (experiment: Experiment, _: unknown, context: GraphqlContext) =>
     experiment.bestSampleId ? context.loaders.sampleById.load(experiment.bestSampleId) : null,
@@ -60,6 +46,9 @@ export const experimentResolvers = {
     const evolution = evolutionWindow(experiment);
     return (await policyUpdates(context.services.db, experiment.id)).map((update) => ({ ...update, evolution }));
   },
-  rewardCurve: (experiment: Experiment, { maxPoints }: { maxPoints?: number | null }, context: GraphqlContext) =>
-    rewardCurvePoints(experiment, maxPoints, context),
+  rewardCurve: (experiment: Experiment, { maxPoints }: { maxPoints?: number | null }, context: GraphqlContext) => {
+    if (maxPoints !== null && maxPoints !== undefined && maxPoints < 2)
+      throw badInput(`maxPoints must be at least 2 (got ${maxPoints})`);
+    return rewardCurvePoints(context.services.db, experiment.id, maxPoints ?? null);
+  },
 };

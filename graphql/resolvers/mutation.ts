@@ -1,46 +1,11 @@
-import { eventMetadata } from '../../core/events/metadata.ts';
-import { experimentStream } from '../../core/events/streams.ts';
-import { getExperiment, type Experiment } from '../../core/projections/queries.ts';
-import { decideStop } from '../../core/runtime/decide-stop.ts';
-import { foldEvent, type ExperimentState } from '../../core/runtime/experiment-state.ts';
-import { DuplicateEventIdError, WrongExpectedVersionError } from '../../core/store/errors.ts';
+import { createExperiment, type CreateExperimentInput } from '../commands/create-experiment.ts';
+import { resumeExperiment } from '../commands/resume-experiment.ts';
+import { stopExperiment } from '../commands/stop-experiment.ts';
 import type { GraphqlContext } from '../context.ts';
-import { badInput, isId, quote } from './input.ts';
-
-async function stopExperiment(context: GraphqlContext, id: string): Promise<Experiment> {
-  if (!context.tokenConfigured) throw badInput('mutations are disabled: this server was started without --token', 'FORBIDDEN');
-  if (!context.authorized)
-    throw badInput(
-      'stopExperiment needs the header "Authorization: Bearer <token>" with the token the server was started with',
-      'UNAUTHENTICATED',
-    );
-  const { store, writerId } = context.services;
-  const unknown = () => badInput(`no experiment ${quote(id)} in this store`, 'NOT_FOUND');
-  if (!isId(id)) throw unknown();
-  const stream = experimentStream(id);
-  for (let attempt = 1; ; attempt++) {
-    const { events } = await store.readStream(stream);
-    const experiments = new Map<string, ExperimentState>();
-    for (const event of events) foldEvent(experiments, event);
-    const command = { reason: 'stopped through GraphQL', metadata: eventMetadata(id, writerId) };
-    const decision = decideStop(experiments.get(id), command);
-    if (decision.kind === 'not-found') throw unknown();
-    if (decision.kind === 'not-running')
-      throw badInput(`experiment ${id} is ${decision.status}, not running: nothing to stop`, 'NOT_RUNNING');
-    try {
-      await store.append(stream, [decision.event], decision.expectedRevision);
-      break;
-    } catch (error) {
-      // The controller appended meanwhile (perhaps its own stop, with this very event id): look again.
-      if (!(error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) || attempt >= 3) throw error;
-    }
-  }
-  await context.services.readModelsCaughtUp?.();
-  const experiment = await getExperiment(context.services.db, id);
-  if (!experiment) throw unknown();
-  return experiment;
-}
 
 export const mutationResolvers = {
   stopExperiment: (_: unknown, { id }: { id: string }, context: GraphqlContext) => stopExperiment(context, id),
+  createExperiment: (_: unknown, { input }: { input: CreateExperimentInput }, context: GraphqlContext) =>
+    createExperiment(context, input),
+  resumeExperiment: (_: unknown, { id }: { id: string }, context: GraphqlContext) => resumeExperiment(context, id),
 };

@@ -233,8 +233,9 @@ describe('nasnet search (end to end)', () => {
       '--json',
     ]);
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const workers = [0, 1].map(() =>
-      nasnet(['worker', '--trainer', 'synthetic', '--experiment', 'w', '--workers', '2', '--store', store, '--json']),
+    // Without --trainer, a worker joining one experiment trains it with the experiment's trainer.
+    const workers = [['--trainer', 'synthetic'], []].map((trainer) =>
+      nasnet(['worker', ...trainer, '--experiment', 'w', '--workers', '2', '--store', store, '--json']),
     );
     const [search, ...done] = await Promise.all([controller, ...workers]);
     assert.equal(search.code, 0, search.stderr);
@@ -253,6 +254,9 @@ describe('nasnet search (end to end)', () => {
       all.filter((event) => event.type === 'TrialClaimed').map((event) => (event.data as { workerId: string }).workerId),
     );
     assert.equal(writers.size, 2, 'both worker processes trained');
+    const mismatch = await nasnet(['worker', '--trainer', 'tfjs', '--experiment', 'w', '--store', store]);
+    assert.notEqual(mismatch.code, 0);
+    assert.match(mismatch.stderr, /--trainer: experiment w is configured for trainer "synthetic", not "tfjs"/);
   });
 
   it('refuses bad flags, config files and ids with a message naming them, writing nothing', async () => {

@@ -14,6 +14,7 @@ import { createStrategy } from '../../core/controller/create-strategy.ts';
 import { EvolutionStrategy } from '../../core/controller/evolution.ts';
 import { createExperiment, loadExperiment } from '../../core/runtime/controller-loop.ts';
 import { runSearch } from '../../core/runtime/search.ts';
+import { runWorker } from '../../core/runtime/trial-runner.ts';
 import type { SearchConfig } from '../../core/runtime/search-config.ts';
 import { TrainingFailure, type TrainerPlugin } from '../../core/runtime/trainer-plugin.ts';
 import { NASNET_A } from '../../core/search-space/nasnet-a.ts';
@@ -905,6 +906,112 @@ describe('GraphQL mutation stopExperiment', () => {
     assert.equal((await errorOf(server, stop, { id: 'nope' }, auth)).extensions?.code, 'NOT_FOUND');
     assert.equal((await errorOf(server, stop, { id: "'; DROP TABLE events; --" }, auth)).extensions?.code, 'NOT_FOUND');
     assert.equal((await allEvents(store)).filter((e) => e.type === 'ExperimentStopped').length, 1);
+  });
+});
+
+describe('GraphQL mutations createExperiment and resumeExperiment', () => {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const create = 'mutation($input: CreateExperimentInput!) { createExperiment(input: $input) { id status sampleCount config } }';
+  const resume = 'mutation($id: ID!) { resumeExperiment(id: $id) { id status } }';
+  const small = {
+    trainer: 'fake',
+    dataset: 'none',
+    samples: 4,
+    controller: { batchSize: 2, ppoEpochs: 1 },
+    network: { N: 1, filters: 4 },
+    epochs: 1,
+  };
+
+  /** A `nasnet worker` for one experiment, in this process: trains until the experiment completes. */
+  const worker = (experimentId: string) =>
+    runWorker({
+      store,
+      plugin: fakePlugin(),
+      workerId: `w-${experimentId}`,
+      concurrency: 1,
+      experimentId,
+      signal: new AbortController().signal,
+      exitWhenDone: true,
+      tickMs: 20,
+    });
+
+  async function settled(experimentId: string, status: string): Promise<{ status: string; sampleCount: number }> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { experiment } = await data<{ experiment: { status: string; sampleCount: number } }>(
+        server,
+        `{ experiment(id: "${experimentId}") { status sampleCount } }`,
+      );
+      if (experiment.status === status || Date.now() > deadline) return experiment;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('records an experiment as nasnet search does, runs its controller here, and workers elsewhere finish it', {
+    timeout: 60_000,
+  }, async () => {
+    const result = await gql(server, create, { input: { id: 'api-1', preset: 'tiny', config: small, seed: 7 } }, auth);
+    assert.equal(result.errors, undefined, result.raw);
+    const created = (result.data as { createExperiment: { id: string; status: string; config: Record<string, unknown> } })
+      .createExperiment;
+    assert.equal(created.id, 'api-1');
+    assert.equal(created.status, 'RUNNING');
+    assert.equal(created.config.preset, 'tiny');
+    assert.equal(created.config.samples, 4);
+    const events = (await allEvents(store)).filter((e) => e.stream === 'experiment-api-1');
+    assert.deepEqual(
+      events.slice(0, 2).map((e) => e.type),
+      ['ExperimentCreated', 'ControllerInitialized'],
+    );
+    assert.equal((events[0]!.data as { seed: number }).seed, 7);
+    assert.match(events[0]!.metadata.writerId, /^graphql:/);
+    const report = await worker('api-1');
+    assert.equal(report.trained, 4);
+    assert.deepEqual(await settled('api-1', 'COMPLETED'), { status: 'COMPLETED', sampleCount: 4 });
+    const audit = await data<{ audit: { ok: boolean; checkedUpdates: number } }>(
+      server,
+      '{ audit(experimentId: "api-1") { ok checkedUpdates } }',
+    );
+    assert.deepEqual(audit.audit, { ok: true, checkedUpdates: 2 });
+  });
+
+  it('resumes a stopped experiment in this server, once at a time, and never a completed one', { timeout: 60_000 }, async () => {
+    const created = await gql(server, create, { input: { id: 'api-2', config: small, start: false } }, auth);
+    assert.equal(created.errors, undefined, created.raw);
+    await gql(server, 'mutation { stopExperiment(id: "api-2") { id } }', undefined, auth);
+    assert.equal((await settled('api-2', 'STOPPED')).status, 'STOPPED');
+    const resumed = await gql(server, resume, { id: 'api-2' }, auth);
+    assert.equal(resumed.errors, undefined, resumed.raw);
+    assert.equal((await errorOf(server, resume, { id: 'api-2' }, auth)).extensions?.code, 'ALREADY_RUNNING');
+    await worker('api-2');
+    assert.equal((await settled('api-2', 'COMPLETED')).status, 'COMPLETED');
+    const types = (await allEvents(store)).filter((e) => e.stream === 'experiment-api-2').map((e) => e.type);
+    assert.ok(types.includes('ExperimentResumed') && types.at(-1) === 'ExperimentCompleted', types.join(' '));
+    assert.equal((await errorOf(server, resume, { id: 'api-2' }, auth)).extensions?.code, 'NOT_RESUMABLE');
+    assert.equal((await errorOf(server, resume, { id: 'nope' }, auth)).extensions?.code, 'NOT_FOUND');
+  });
+
+  it('names the field that is wrong, needs the token, and writes nothing when refused', async () => {
+    const before = (await allEvents(store)).length;
+    const refused = async (
+      input: Record<string, unknown>,
+      message: RegExp,
+      code = 'BAD_USER_INPUT',
+      headers: Record<string, string> = auth,
+    ) => {
+      const error = await errorOf(server, create, { input }, headers);
+      assert.match(error.message, message);
+      assert.equal(error.extensions?.code, code);
+    };
+    await refused({ config: small }, /createExperiment needs the header/, 'UNAUTHENTICATED', {});
+    await refused({ preset: 'huge' }, /input.preset must be one of tiny, demo, small, paper \(got "huge"\)/);
+    await refused({ config: { ...small, samples: 0 } }, /^input\.config\.samples .*\(got 0\)/);
+    await refused({ config: { ...small, colour: 'red' } }, /^input\.config\.colour is not a known setting/);
+    await refused({ config: [1, 2] }, /input.config must be an object/);
+    await refused({ id: 'a b', config: small }, /input.id must be letters, digits/);
+    await refused({ id: 'api-1', config: small }, /experiment api-1 exists already/, 'ALREADY_EXISTS');
+    assert.equal((await errorOf(server, resume, { id: 'g1' }, {})).extensions?.code, 'UNAUTHENTICATED');
+    assert.equal((await allEvents(store)).length, before, 'nothing written');
   });
 });
 

@@ -936,7 +936,7 @@ describe('read models from an older nasnet', () => {
     const old = await SqliteConnection.open(path);
     await catchUp(store, old);
     await old.exec('DELETE FROM nasnet_schema WHERE version > 2; DROP TABLE rm_trial_epochs;');
-    for (const index of ['by_reward_asc', 'by_finished', 'by_status', 'by_cell', 'by_policy'])
+    for (const index of ['by_reward_asc', 'by_finished', 'by_status', 'by_cell', 'by_policy', 'curve'])
       await old.exec(`DROP INDEX rm_samples_${index}`);
     assert.ok((await readCheckpoint(old)) > 0n);
     assert.equal(await sampleRows(old), 1);

@@ -6,10 +6,12 @@ import { SAMPLE_STATUSES, type SampleStatus } from '../../core/projections/read-
 import {
   InvalidCursorError,
   SAMPLE_ORDERS,
+  sampleCursor,
   samplesPage,
   type SampleFilter,
   type SampleOrder,
 } from '../../core/projections/sample-pages.ts';
+import { rewardCurvePoints } from '../../core/projections/reward-curve.ts';
 import { openReadModels } from '../../core/projections/sqlite-projector.ts';
 
 // The pager is checked against a model: the same rows sorted and filtered in memory. Rows
@@ -180,36 +182,43 @@ describe('samples pages', () => {
     await assert.rejects(samplesPage(db, experimentId, { orderBy: 'INDEX', last: 1, before: 'bm9wZQ' }), InvalidCursorError);
   });
 
-  it('use an index for every order and filter, never a scan of the table or a sort of all rows', async () => {
-    const filters: Array<[string, string]> = [
-      ['', ''],
-      ['AND status IN (SELECT value FROM json_each(\'["failed"]\'))', ''],
-      ['AND cell_hash = ?', 'x'],
-      ['AND policy_version = ?', '3'],
+  it("read through an index in every order, direction and filter: the order's, or a selective filter's", async () => {
+    // The statements samplesPage really sends, captured and explained.
+    const sent: Array<{ sql: string; params: unknown[] }> = [];
+    const spy = Object.create(db) as typeof db;
+    spy.allPrepared = <Row>(sql: string, params: readonly unknown[] = []) => {
+      sent.push({ sql, params: [...params] });
+      return db.allPrepared<Row>(sql, params as never);
+    };
+    const cursorRow = { index: 3, reward: 0.5, finishedAt: '2026-01-01T00:03:00.000Z' };
+    const filters: SampleFilter[] = [
+      {},
+      { statuses: ['failed'] },
+      { minReward: 0.25 },
+      { cellHash: 'aa' },
+      { policyVersion: 2, minReward: 0.1 },
     ];
-    // The runs samplesPage walks, forwards and backwards.
-    const walks: Array<[string, string]> = [
-      ['idx > 3', 'idx'],
-      ['idx < 3', 'idx DESC'],
-      ['reward IS NOT NULL', 'reward DESC, idx'],
-      ['reward < 0.5', 'reward DESC, idx'],
-      ['reward > 0.5', 'reward ASC, idx DESC'],
-      ['reward > 0.5', 'reward ASC, idx'],
-      ['reward < 0.5', 'reward DESC, idx DESC'],
-      ['reward IS NULL AND idx > 3', 'idx'],
-      ['finished_at > ?', 'finished_at ASC, idx'],
-      ['finished_at < ?', 'finished_at DESC, idx DESC'],
-    ];
-    for (const [where, order] of walks) {
-      for (const [filter, value] of filters) {
-        const params = ['e0', ...(where.includes('?') ? ['t'] : []), ...(value ? [value] : [])];
-        const plan = await db.all<{ detail: string }>(
-          `EXPLAIN QUERY PLAN SELECT * FROM rm_samples WHERE experiment_id = ? AND ${where} ${filter} ORDER BY ${order} LIMIT 21`,
-          params,
-        );
-        const text = plan.map((step) => step.detail).join('; ');
-        assert.match(text, /USING INDEX/, `${where} ${filter}: ${text}`);
-        assert.doesNotMatch(text, /SCAN rm_samples(?! USING)|TEMP B-TREE/, `${where} ${filter}: ${text}`);
+    for (const orderBy of SAMPLE_ORDERS) {
+      for (const filter of filters) {
+        const cursor = sampleCursor(cursorRow, orderBy);
+        sent.length = 0;
+        await samplesPage(spy, 'e0', { orderBy, filter, first: 20, after: cursor });
+        await samplesPage(spy, 'e0', { orderBy, filter, last: 20, before: cursor });
+        await samplesPage(spy, 'e0', { orderBy, filter, first: 20 });
+        for (const { sql, params } of sent) {
+          const plan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${sql}`, params as never))
+            .map((step) => step.detail)
+            .join('; ');
+          const what = `${orderBy} ${JSON.stringify(filter)}: ${sql} → ${plan}`;
+          assert.doesNotMatch(plan, /SCAN rm_samples(?! USING)/, what);
+          // The probe for the cursor's own row is a lookup by the unique (experiment, index).
+          if (/idx = \?/.test(sql))
+            assert.match(plan, /USING (COVERING )?INDEX rm_samples_by_index \(experiment_id=\? AND idx=\?\)/, what);
+          else if (filter.cellHash) assert.match(plan, /USING INDEX rm_samples_by_cell /, what);
+          else if (filter.policyVersion !== undefined) assert.match(plan, /USING INDEX rm_samples_by_policy /, what);
+          // Otherwise the order's own index: rows come in order and the walk stops when the page is full.
+          else assert.doesNotMatch(plan, /TEMP B-TREE/, what);
+        }
       }
     }
   });
@@ -252,6 +261,58 @@ describe('experiments pages', () => {
     await assert.rejects(
       experimentsPage(db, { first: 1, orderBy: 'CREATED_AT_DESC', after: page.endCursor }),
       InvalidCursorError,
+    );
+  });
+});
+
+describe('reward curve points', () => {
+  it('carry the best trained or reused reward so far, thinned to evenly spaced points in SQL', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.option(fc.record({ reward: fc.integer({ min: 0, max: 20 }), failure: fc.boolean() }), { nil: null, freq: 4 }),
+          {
+            maxLength: 40,
+          },
+        ),
+        fc.option(fc.integer({ min: 2, max: 12 }), { nil: null }),
+        async (drawn, maxPoints) => {
+          const experimentId = `e${experimentCount++}`;
+          for (const [index, row] of drawn.entries()) {
+            await db.run(
+              `INSERT INTO rm_samples (sample_id, experiment_id, idx, policy_version, cell_hash, genotype, actions, log_prob, entropy,
+                 status, reward, reward_source, reused_from, sampled_at, finished_at)
+               VALUES (?, ?, ?, 0, 'aa', '{}', '[]', 0, 0, ?, ?, ?, NULL, '2026-01-01T00:00:00.000Z', NULL)`,
+              [
+                `${experimentId}-${index}`,
+                experimentId,
+                index,
+                row === null ? 'sampled' : row.failure ? 'failed' : 'completed',
+                row === null ? null : row.reward / 20,
+                row === null ? null : row.failure ? 'failure' : 'trained',
+              ],
+            );
+          }
+          let best: number | null = null;
+          const full = drawn.flatMap((row, index) => {
+            if (row === null) return [];
+            const reward = row.reward / 20;
+            if (!row.failure && (best === null || reward > best)) best = reward;
+            return [{ index, reward, failure: row.failure, bestSoFar: best }];
+          });
+          const expected =
+            maxPoints === null || full.length <= maxPoints
+              ? full
+              : Array.from({ length: maxPoints }, (_, k) => full[Math.round(k * ((full.length - 1) / (maxPoints - 1)))]!);
+          const points = await rewardCurvePoints(db, experimentId, maxPoints);
+          assert.deepEqual(
+            points.map((p) => ({ index: p.index, reward: p.reward, failure: p.source === 'failure', bestSoFar: p.bestSoFar })),
+            expected,
+          );
+          assert.ok(points.every((p) => p.sampleId === `${experimentId}-${p.index}`));
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });

@@ -8,7 +8,7 @@ import type { RecordedEvent } from '../../core/events/event.ts';
 import { deterministicEventId } from '../../core/events/ids.ts';
 import { eventMetadata } from '../../core/events/metadata.ts';
 import { trialStream } from '../../core/events/streams.ts';
-import { createExperiment, loadExperiment, runController } from '../../core/runtime/controller-loop.ts';
+import { createExperiment, ExperimentExistsError, loadExperiment, runController } from '../../core/runtime/controller-loop.ts';
 import { summarize } from '../../core/runtime/experiment-state.ts';
 import { runSearch } from '../../core/runtime/search.ts';
 import { DEFAULT_TRIALS, type SearchConfig } from '../../core/runtime/search-config.ts';
@@ -69,6 +69,19 @@ async function allEvents(store: EventStore): Promise<RecordedEvent[]> {
 const never = new AbortController().signal;
 
 describe('the search runtime', () => {
+  it('refuses to create an experiment twice, though the store takes the same event ids for a retried append', async () => {
+    const store = await freshStore();
+    const input = { experimentId: 'twice', config: config(), seed: 3, codeVersion: 'test', writerId: 'first' };
+    await createExperiment(store, input);
+    await assert.rejects(createExperiment(store, { ...input, writerId: 'second', seed: 4 }), ExperimentExistsError);
+    const events = await allEvents(store);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['ExperimentCreated', 'ControllerInitialized'],
+    );
+    assert.equal((events[0]!.data as { seed: number }).seed, 3);
+  });
+
   it('runs a search to completion: every sample trained once, rewards fed back, the audit passes', async () => {
     const store = await freshStore();
     await createExperiment(store, { experimentId: 'e1', config: config(), seed: 3, codeVersion: 'test', writerId: 'test' });
