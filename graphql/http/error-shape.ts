@@ -19,6 +19,14 @@ export function errorShape(): Plugin {
         for (const error of (one as { errors?: readonly GraphQLError[] }).errors ?? []) shapeError(error);
       }
     },
+    // A subscription's results are a stream: each one is shaped as it passes.
+    onSubscribe: () => ({
+      onSubscribeResult: () => ({
+        onNext: ({ result }) => {
+          for (const error of result.errors ?? []) shapeError(error as GraphQLError);
+        },
+      }),
+    }),
   };
 }
 

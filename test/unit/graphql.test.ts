@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { GraphQLError } from 'graphql';
+import { Observable } from 'rxjs';
 import type { RecordedEvent } from '../../core/events/event.ts';
 import { populationsAfterUpdates } from '../../core/projections/queries.ts';
 import { openReadModels, runProjector, type Projector } from '../../core/projections/sqlite-projector.ts';
@@ -25,6 +27,7 @@ import type { EventStore } from '../../core/store/port.ts';
 import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 import { openSqliteStore } from '../../core/store/sqlite/sqlite-store.ts';
 import { policyUpdateColumns, policyUpdateRows, type PolicyUpdateInput } from '../../graphql/dashboard/policy-table.js';
+import { errorShape } from '../../graphql/http/error-shape.ts';
 import { DEFAULT_LIMITS, createGraphqlServer, type GraphqlServer } from '../../graphql/server.ts';
 import { targetSimilarity } from '../../plugins/trainers/synthetic/target-similarity.ts';
 import { testSearchConfig } from '../support/search-config.ts';
@@ -1028,6 +1031,46 @@ describe('GraphQL errors echo nothing and always carry a code', () => {
     assert.match(error.message, /^Cannot query field "a{80}…" on type "Query"\.$/);
     assert.equal(error.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
     assert.ok(error.raw.length < 500);
+  });
+
+  it('shapes errors inside a subscription stream too: masked, with a code, nothing of the server in them', async () => {
+    const [first] = await allEvents(store);
+    const broken = Object.create(store) as EventStore;
+    // One event the schema cannot serve (no type), then the store fails with a path in its message.
+    broken.subscribe = () =>
+      new Observable<RecordedEvent>((subscriber) => {
+        subscriber.next({ ...first!, type: null } as unknown as RecordedEvent);
+        setTimeout(() => subscriber.error(new Error('SQLITE_CORRUPT: database disk image is malformed at /secret/x.db')), 20);
+      });
+    const streaming = createGraphqlServer({ store: broken, readModels: queryDb, logging: false });
+    cleanup.push(() => streaming.close());
+    const response = await streaming.yoga.fetch('http://localhost/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { events { type } }' }),
+    });
+    const text = await response.text();
+    const results = [...text.matchAll(/^data: (\{.*\})$/gm)].map(
+      (m) => JSON.parse(m[1]!) as { errors?: Array<{ message: string; extensions?: { code?: string } }> },
+    );
+    const errors = results.flatMap((r) => r.errors ?? []);
+    assert.equal(errors.length, 2, text);
+    assert.ok(
+      errors.every((e) => typeof e.extensions?.code === 'string'),
+      text,
+    );
+    assert.equal(errors[1]!.message, 'Unexpected error.');
+    assert.doesNotMatch(text, /secret|SQLITE/);
+  });
+
+  it('gives an error a stream carries the shape of every other: a code, and no long echo', () => {
+    const hooks = errorShape().onSubscribe!({} as never) as unknown as {
+      onSubscribeResult: () => { onNext: (payload: { result: { errors: GraphQLError[] } }) => void };
+    };
+    const error = new GraphQLError(`no experiment "${'x'.repeat(300)}"`);
+    hooks.onSubscribeResult().onNext({ result: { errors: [error] } });
+    assert.equal(error.extensions.code, 'BAD_REQUEST');
+    assert.equal(error.message, `no experiment "${'x'.repeat(80)}…"`);
   });
 
   it('says why validation stopped, and gives limit errors a code instead of "Syntax Error"', async () => {
