@@ -4,8 +4,25 @@
 // Every string from the API enters the DOM through textContent or setAttribute, never as markup.
 
 import { cellSvg, svgElement } from './cell-svg.js';
+import { auditKey, auditView, experimentChoices, notFoundMessage, resolveSelection } from './dashboard-view.js';
 import { formatReward as reward, policyUpdateColumns, policyUpdateRows } from './policy-table.js';
 import { rewardChartModel } from './reward-chart.js';
+import {
+  DEFAULT_SAMPLES_VIEW,
+  formatMetric,
+  metricsTable,
+  nextPageView,
+  previousPageView,
+  SAMPLE_STATUSES,
+  sameView,
+  samplesVariables,
+  samplesViewFromParams,
+  samplesViewToParams,
+  settledView,
+  shortHash,
+  sparkline,
+  withFilter,
+} from './samples-view.js';
 
 const GRAPHQL = new URL('/graphql', location.href).href;
 /** Coalesces a burst of events into one refetch; a long search emits many per second. */
@@ -41,7 +58,28 @@ const DETAIL_QUERY = `query Experiment($id: ID!) {
   }
 }`;
 const AUDIT_QUERY = `query Audit($id: ID!) {
-  audit(experimentId: $id) { ok checkedUpdates firstDivergence { position eventType what expected found } }
+  audit(experimentId: $id) { ok checkedSamples checkedUpdates firstDivergence { position eventType what expected found } }
+}`;
+const SAMPLES_QUERY = `query Samples($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $orderBy: SampleOrder, $filter: SampleFilter) {
+  experiment(id: $id) {
+    id
+    samples(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy, filter: $filter) {
+      edges { node { id index status reward rewardSource policyVersion cellHash finishedAt } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }
+}`;
+const SAMPLE_QUERY = `query Sample($id: ID!) {
+  sample(id: $id) {
+    id index status reward rewardSource reused reusedFrom policyVersion cellHash sampledAt finishedAt
+    normal { text }
+    reduction { text }
+    trials {
+      id attempt worker plugin backend status error retryable seconds claimedAt finishedAt lastEpoch epochs
+      metrics { epoch epochs metrics at }
+      events { type position metadata { timestamp writerId } }
+    }
+  }
 }`;
 // Every experiment's events, not only the selected one's: a search started elsewhere shows up in the list.
 const EVENTS_SUBSCRIPTION =
@@ -49,12 +87,15 @@ const EVENTS_SUBSCRIPTION =
 
 const state = {
   experiments: [],
-  selected: new URL(location.href).searchParams.get('experiment'),
+  /** The experiment asked for (`?experiment=`), or once the list is loaded the default one; null for none. */
+  selected: new URL(location.href).searchParams.get('experiment') || null,
   detail: null,
-  /** `<experiment>/<updates>/<status>` the shown (or running) audit covers, and the one the page shows now. */
+  /** The key (see auditKey) of the shown (or running) audit, and the one the page shows now. */
   auditKey: null,
   auditWanted: null,
   auditRunning: false,
+  /** The last audit of the selected experiment: a report, an Error, or null while none has answered. */
+  auditReport: null,
   /** When the last audit answered, and the timer of a deferred one. */
   auditAt: null,
   auditTimer: null,
@@ -71,6 +112,23 @@ const state = {
   lastRefreshMs: 0,
   refreshing: null,
   refreshAgain: false,
+  samples: {
+    /** Order, filter and page (see samples-view.js), read from and written to the address bar. */
+    view: samplesViewFromParams(new URL(location.href).searchParams),
+    /** The shown page's connection (its pageInfo drives the pager), and what the table was drawn from. */
+    connection: null,
+    drawnKey: null,
+    /** Each request's number: an answer older than the newest request is dropped. */
+    seq: 0,
+  },
+  drawer: {
+    /** The sample the drawer shows; null while it is closed. */
+    sampleId: null,
+    drawnKey: null,
+    seq: 0,
+    /** What had the focus before it opened, given back when it closes. */
+    opener: null,
+  },
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -113,24 +171,46 @@ function renderExperiments() {
     return;
   }
   for (const e of [...state.experiments].reverse()) {
-    const link = element(
-      'a',
-      { href: `?experiment=${encodeURIComponent(e.id)}`, 'data-experiment-id': e.id },
-      element('span', { class: 'experiment-id', text: e.id }),
-      element('span', { class: `status status-${lower(e.status)}`, text: lower(e.status) }),
-      element('span', {
-        class: 'experiment-counts',
-        text: `${e.strategy ?? '—'} · ${e.completedCount}/${e.sampleCount} samples · best ${percent(e.bestReward)}`,
-      }),
-    );
+    const link = experimentLink(e);
     if (e.id === state.selected) link.setAttribute('aria-current', 'true');
-    link.addEventListener('click', (event) => {
-      if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-      event.preventDefault();
-      select(e.id, true);
-    });
     list.append(element('li', {}, link));
   }
+}
+
+/** A link to one experiment that switches the page in place (a modified click still opens a new tab). */
+function experimentLink(e) {
+  const link = element(
+    'a',
+    { href: `?experiment=${encodeURIComponent(e.id)}`, 'data-experiment-id': e.id },
+    element('span', { class: 'experiment-id', text: e.id }),
+    element('span', { class: `status status-${lower(e.status)}`, text: lower(e.status) }),
+    element('span', {
+      class: 'experiment-counts',
+      text: `${e.strategy ?? '—'} · ${e.completedCount}/${e.sampleCount} samples · best ${percent(e.bestReward)}`,
+    }),
+  );
+  link.addEventListener('click', (event) => {
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+    event.preventDefault();
+    select(e.id, true);
+  });
+  return link;
+}
+
+/** An id nothing in the store has (a typo, an old link): said plainly, with experiments to pick instead. */
+function renderNotFound(id) {
+  const section = $('#not-found');
+  section.hidden = id === null;
+  if (id === null) return;
+  const choices = experimentChoices(state.experiments);
+  section.replaceChildren(
+    element('h2', { class: 'not-found-message', text: notFoundMessage(id) }),
+    choices.length === 0
+      ? element('p', { class: 'empty', text: 'No experiments in this store yet. Start one with: nasnet search' })
+      : element('p', { text: 'Pick one of the experiments in this store:' }),
+    element('ul', { class: 'experiment-choices' }, ...choices.map((e) => element('li', {}, experimentLink(e)))),
+  );
+  document.title = 'nasnet · no such experiment';
 }
 
 // ---- one experiment -------------------------------------------------------------------------
@@ -270,14 +350,17 @@ function renderBestCells(e) {
         ),
       );
     }
-    children.push(
-      element(
-        'article',
-        { class: 'best-cell', 'data-sample-id': sample.id },
-        element('h4', { text: `#${rank + 1} · ${sample.id} · reward ${reward(sample.reward)} · cell ${sample.cellHash}` }),
-        pair,
-      ),
+    const card = element(
+      'article',
+      { class: 'best-cell', 'data-sample-id': sample.id, tabindex: 0, title: 'show its training' },
+      element('h4', { text: `#${rank + 1} · ${sample.id} · reward ${reward(sample.reward)} · cell ${sample.cellHash}` }),
+      pair,
     );
+    card.addEventListener('click', () => openDrawer(sample.id, card));
+    card.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && event.target === card) openDrawer(sample.id, card);
+    });
+    children.push(card);
   });
   section.replaceChildren(...children);
 }
@@ -307,34 +390,355 @@ function renderPolicyUpdates(e) {
   wrapper.replaceChildren(e.policyUpdates.length > 0 ? table : element('p', { class: 'empty', text: 'No policy update yet.' }));
 }
 
-function renderAudit(report) {
+/** The last audit against what the page shows now: drawn again with every refetch, so a pass never outlives its coverage. */
+function renderAudit() {
+  const e = state.detail;
+  const view = auditView(state.auditReport, { updates: e?.policyUpdates.length ?? 0, samples: e?.sampleCount ?? 0 });
   const status = $('#audit-status');
-  if (report === null) {
-    status.className = 'audit pending';
-    status.textContent = 'auditing…';
-    return;
-  }
-  if (report instanceof Error) {
-    status.className = 'audit error';
-    status.textContent = `audit unavailable: ${report.message}`;
-    return;
-  }
-  if (report.ok) {
-    status.className = 'audit passed';
-    status.textContent = `audit passed: ${report.checkedUpdates} updates reproduced`;
-    return;
-  }
-  const d = report.firstDivergence;
-  status.className = 'audit failed';
-  status.textContent = d
-    ? `audit failed at position ${d.position} (${d.eventType}): ${d.what} — expected ${JSON.stringify(d.expected)}, found ${JSON.stringify(d.found)}`
-    : 'audit failed';
+  status.className = view.className;
+  status.textContent = view.text;
 }
 
 function showError(message) {
   const banner = $('#error');
   banner.hidden = message === null;
   banner.textContent = message ?? '';
+}
+
+// ---- the samples table ----------------------------------------------------------------------
+
+const time = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+const seconds = (value) => (value === null || value === undefined ? '—' : `${Number(value).toFixed(2)} s`);
+
+/** The status checkboxes, from the schema's list, so a new status needs no change here. */
+function buildStatusFilter() {
+  const fieldset = $('#sample-filters .status-filter');
+  for (const status of SAMPLE_STATUSES) {
+    const box = element('input', { type: 'checkbox', name: 'status', value: status });
+    fieldset.append(element('label', {}, box, ` ${lower(status)}`));
+  }
+}
+
+/** The controls show the view (a loaded link, a clicked cell hash, a page back in history). */
+function fillControls(view) {
+  const form = $('#sample-filters');
+  form.elements.order.value = view.order;
+  for (const box of form.querySelectorAll('input[name="status"]')) box.checked = view.statuses.includes(box.value);
+  for (const name of ['minReward', 'maxReward', 'policyVersion', 'cellHash']) form.elements[name].value = view[name] ?? '';
+}
+
+/** The view the controls ask for; the page is kept unless the order or the filter changed. */
+function applyControls() {
+  const wanted = samplesViewFromParams(new URLSearchParams(new FormData($('#sample-filters'))));
+  if (sameView(wanted, withFilter(state.samples.view, {}))) return;
+  showSamplesView(wanted);
+}
+
+/** The address bar holds the view, so a link (or a reload) shows this table again. */
+function writeSamplesUrl() {
+  const params = new URLSearchParams();
+  if (state.selected) params.set('experiment', state.selected);
+  samplesViewToParams(state.samples.view, params);
+  const url = new URL(location.href);
+  url.search = params.toString();
+  if (url.href !== location.href) history.replaceState(history.state, '', url);
+}
+
+function showSamplesView(view) {
+  state.samples.view = view;
+  fillControls(view);
+  writeSamplesUrl();
+  // No second click on a page that is being replaced: its cursors are about to be stale.
+  $('#samples-previous').disabled = true;
+  $('#samples-next').disabled = true;
+  loadSamples();
+}
+
+/** Fetches the view's page by its cursor: a live refetch shows the page the user is on, updated. */
+async function loadSamples() {
+  const id = state.selected;
+  const view = state.samples.view;
+  if (id === null) return;
+  const seq = ++state.samples.seq;
+  let answer;
+  try {
+    const data = await graphql(SAMPLES_QUERY, samplesVariables(id, view));
+    answer = { connection: data.experiment?.samples ?? null, error: null };
+  } catch (error) {
+    answer = { connection: null, error: error.message };
+  }
+  if (seq !== state.samples.seq || id !== state.selected) return;
+  if (answer.connection) {
+    const settled = settledView(view, answer.connection.pageInfo);
+    if (settled !== view) {
+      state.samples.view = settled;
+      writeSamplesUrl();
+    }
+  }
+  renderSamples(answer);
+}
+
+/** A bad filter shows the server's message (it names the field) instead of the table, never an empty table. */
+function renderSamples({ connection, error }) {
+  state.samples.connection = connection;
+  const key = JSON.stringify({ connection, error });
+  const errorLine = $('#samples-error');
+  errorLine.hidden = error === null;
+  errorLine.textContent = error ?? '';
+  for (const input of $('#sample-filters').querySelectorAll('input[type="number"], input[type="text"]')) {
+    if (error?.includes(`filter.${input.name}`)) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  }
+  const pageInfo = connection?.pageInfo;
+  $('#samples-previous').disabled = !pageInfo?.hasPreviousPage;
+  $('#samples-next').disabled = !pageInfo?.hasNextPage;
+  $('#samples .pager').hidden = !connection;
+  // Redrawn only when the answer changed, so a live refetch keeps the focus on a row.
+  if (key === state.samples.drawnKey) return;
+  state.samples.drawnKey = key;
+  const holder = $('#samples .samples-table');
+  if (!connection) return holder.replaceChildren();
+  if (connection.edges.length === 0)
+    return holder.replaceChildren(element('p', { class: 'empty', text: 'No sample matches this filter.' }));
+  const head = ['index', 'status', 'reward', 'policy', 'cell hash', 'finished'];
+  const th = (h) => element('th', { scope: 'col', text: h, class: h === 'reward' ? 'reward' : '' });
+  holder.replaceChildren(
+    element(
+      'table',
+      {},
+      element('thead', {}, element('tr', {}, ...head.map(th))),
+      element('tbody', {}, ...connection.edges.map(({ node }) => sampleRow(node))),
+    ),
+  );
+  markOpenSample();
+}
+
+function sampleRow(sample) {
+  const hash = element('button', {
+    type: 'button',
+    class: 'cell-hash',
+    'data-cell-hash': sample.cellHash,
+    title: `${sample.cellHash}: show every sample of this cell`,
+    text: shortHash(sample.cellHash),
+  });
+  hash.addEventListener('click', (event) => {
+    // Filtering by the cell is this button's job; the row's click opens the drawer.
+    event.stopPropagation();
+    showSamplesView(withFilter(state.samples.view, { cellHash: sample.cellHash }));
+  });
+  const row = element(
+    'tr',
+    { class: 'sample-row', tabindex: 0, 'data-sample-id': sample.id, 'data-index': sample.index },
+    element('td', { text: `#${sample.index}` }),
+    element('td', {}, element('span', { class: `status status-${lower(sample.status)}`, text: lower(sample.status) })),
+    element('td', {
+      class: 'reward',
+      text: reward(sample.reward),
+      title: sample.rewardSource ? lower(sample.rewardSource) : 'no reward yet',
+    }),
+    element('td', { text: `v${sample.policyVersion}` }),
+    element('td', {}, hash),
+    element('td', { class: 'time', text: time(sample.finishedAt) }),
+  );
+  row.addEventListener('click', () => openDrawer(sample.id, row));
+  row.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && event.target === row) openDrawer(sample.id, row);
+  });
+  return row;
+}
+
+function markOpenSample() {
+  for (const row of document.querySelectorAll('#samples tr.sample-row')) {
+    if (row.dataset.sampleId === state.drawer.sampleId) row.setAttribute('aria-current', 'true');
+    else row.removeAttribute('aria-current');
+  }
+}
+
+function setUpSampleControls() {
+  buildStatusFilter();
+  fillControls(state.samples.view);
+  const form = $('#sample-filters');
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    applyControls();
+  });
+  form.addEventListener('change', applyControls);
+  $('#clear-filters').addEventListener('click', () =>
+    showSamplesView(withFilter(DEFAULT_SAMPLES_VIEW, { order: state.samples.view.order })),
+  );
+  $('#samples-next').addEventListener('click', () => {
+    const pageInfo = state.samples.connection?.pageInfo;
+    if (pageInfo?.hasNextPage) showSamplesView(nextPageView(state.samples.view, pageInfo));
+  });
+  $('#samples-previous').addEventListener('click', () => {
+    const pageInfo = state.samples.connection?.pageInfo;
+    if (pageInfo?.hasPreviousPage) showSamplesView(previousPageView(state.samples.view, pageInfo));
+  });
+}
+
+// ---- the trial drawer -----------------------------------------------------------------------
+
+function openDrawer(sampleId, opener) {
+  const drawer = $('#sample-drawer');
+  if (state.drawer.sampleId === null) state.drawer.opener = opener ?? document.activeElement;
+  state.drawer.sampleId = sampleId;
+  state.drawer.drawnKey = null;
+  drawer.hidden = false;
+  $('#drawer-title').textContent = `Sample ${sampleId}`;
+  $('#sample-drawer .drawer-body').replaceChildren(element('p', { class: 'empty', text: 'loading…' }));
+  drawer.querySelector('.drawer-close').focus();
+  markOpenSample();
+  loadDrawer();
+}
+
+function closeDrawer() {
+  if (state.drawer.sampleId === null) return;
+  state.drawer.sampleId = null;
+  state.drawer.seq++;
+  $('#sample-drawer').hidden = true;
+  markOpenSample();
+  if (state.drawer.opener?.isConnected) state.drawer.opener.focus();
+  state.drawer.opener = null;
+}
+
+async function loadDrawer() {
+  const id = state.drawer.sampleId;
+  if (id === null) return;
+  const seq = ++state.drawer.seq;
+  let answer;
+  try {
+    answer = { sample: (await graphql(SAMPLE_QUERY, { id })).sample, error: null };
+  } catch (error) {
+    answer = { sample: null, error: error.message };
+  }
+  if (seq === state.drawer.seq && id === state.drawer.sampleId) renderDrawer(id, answer);
+}
+
+/** Redrawn only when the sample changed, so a live refetch leaves the event lists as the user opened them. */
+function renderDrawer(id, { sample, error }) {
+  const key = JSON.stringify({ sample, error });
+  if (key === state.drawer.drawnKey) return;
+  state.drawer.drawnKey = key;
+  const body = $('#sample-drawer .drawer-body');
+  const open = new Set([...body.querySelectorAll('details[open]')].map((details) => details.dataset.attempt));
+  if (error !== null) return body.replaceChildren(element('p', { class: 'drawer-error', text: error }));
+  if (!sample) return body.replaceChildren(element('p', { class: 'empty', text: `no such sample: ${id}` }));
+  $('#drawer-title').textContent = `Sample #${sample.index} · ${sample.id}`;
+  const facts = [
+    ['status', lower(sample.status)],
+    ['reward', reward(sample.reward)],
+    ['source', sample.rewardSource ? lower(sample.rewardSource) : '—'],
+    ['policy version', `v${sample.policyVersion}`],
+    ['cell hash', sample.cellHash],
+    ['sampled', time(sample.sampledAt)],
+    ['finished', time(sample.finishedAt)],
+  ];
+  if (sample.reusedFrom) facts.push(['reused from', sample.reusedFrom]);
+  body.replaceChildren(
+    factList(facts),
+    element('h4', { text: 'Normal cell' }),
+    element('pre', { class: 'cell-text', 'data-cell': 'normal', text: sample.normal.text }),
+    element('h4', { text: 'Reduction cell' }),
+    element('pre', { class: 'cell-text', 'data-cell': 'reduction', text: sample.reduction.text }),
+    element('h4', { text: `Training attempts (${sample.trials.length})` }),
+    ...(sample.trials.length > 0
+      ? sample.trials.map((trial) => attemptSection(trial, open.has(String(trial.attempt))))
+      : [element('p', { class: 'empty', text: sample.reused ? 'Not trained: its reward was reused.' : 'Not trained yet.' })]),
+  );
+}
+
+function factList(facts) {
+  return element(
+    'dl',
+    { class: 'drawer-facts' },
+    ...facts.flatMap(([k, v]) => [element('dt', { text: k }), element('dd', { 'data-fact': k, text: v })]),
+  );
+}
+
+function attemptSection(trial, eventsOpen) {
+  const facts = [
+    ['worker', trial.worker ?? '—'],
+    ['status', lower(trial.status)],
+    ['claimed', time(trial.claimedAt)],
+    ['finished', time(trial.finishedAt)],
+    ['seconds', seconds(trial.seconds)],
+    ['epochs', `${trial.lastEpoch ?? 0} of ${trial.epochs ?? '?'}`],
+  ];
+  if (trial.plugin) facts.push(['trainer', trial.backend ? `${trial.plugin} (${trial.backend})` : trial.plugin]);
+  const section = element(
+    'section',
+    { class: 'attempt', 'data-attempt': trial.attempt },
+    element('h5', { text: `Attempt ${trial.attempt}` }),
+    factList(facts),
+  );
+  if (trial.error) {
+    const retry = trial.retryable === null ? '' : trial.retryable ? ' (retryable)' : ' (not retryable)';
+    section.append(element('p', { class: 'attempt-error', text: `${trial.error}${retry}` }));
+  }
+  section.append(metricsFigure(trial.metrics), eventList(trial, eventsOpen));
+  return section;
+}
+
+/** Per-epoch metrics as a table, one column per metric any epoch reported, and a sparkline of the first. */
+function metricsFigure(epochs) {
+  if (epochs.length === 0) return element('p', { class: 'empty', text: 'No epoch reported.' });
+  const model = metricsTable(epochs);
+  const table = element(
+    'table',
+    { class: 'metrics' },
+    element('thead', {}, element('tr', {}, ...model.columns.map((c) => element('th', { scope: 'col', text: c })))),
+    element(
+      'tbody',
+      {},
+      ...model.rows.map((row) =>
+        element(
+          'tr',
+          {},
+          element('td', { text: row.epoch }),
+          ...row.values.map((value) => element('td', { text: formatMetric(value) })),
+        ),
+      ),
+    ),
+  );
+  const figure = element('figure', { class: 'metrics-figure' });
+  const line = sparkline(model);
+  if (line) {
+    const svg = svgElement('svg', {
+      class: 'sparkline',
+      viewBox: `0 0 ${line.width} ${line.height}`,
+      width: line.width,
+      height: line.height,
+      role: 'img',
+      'aria-label': `${line.name} by epoch`,
+    });
+    svg.append(svgElement('path', { d: line.d }));
+    figure.append(element('figcaption', { text: `${line.name} ${formatMetric(line.low)} – ${formatMetric(line.high)}` }, svg));
+  }
+  figure.append(table);
+  return figure;
+}
+
+function eventList(trial, open) {
+  const details = element(
+    'details',
+    { class: 'attempt-events', 'data-attempt': trial.attempt },
+    element('summary', { text: `Events (${trial.events.length})` }),
+    element(
+      'ol',
+      {},
+      ...trial.events.map((event) =>
+        element(
+          'li',
+          {},
+          element('span', { class: 'event-type', text: event.type }),
+          element('time', { datetime: event.metadata.timestamp, text: time(event.metadata.timestamp) }),
+          element('span', { class: 'writer', text: event.metadata.writerId }),
+        ),
+      ),
+    ),
+  );
+  details.open = open;
+  return details;
 }
 
 // ---- data flow ------------------------------------------------------------------------------
@@ -344,40 +748,49 @@ async function load(withDetail) {
   const list = await graphql(LIST_QUERY);
   state.head = list.headPosition;
   state.experiments = list.experiments;
-  if (state.selected === null && state.experiments.length > 0)
-    state.selected = state.experiments[state.experiments.length - 1].id;
+  const selection = resolveSelection(state.experiments, state.selected);
+  // The default, once chosen, is kept: the page must not jump to another experiment while one runs.
+  state.selected = selection.id;
   renderExperiments();
-  const main = $('#experiment');
-  if (state.selected === null) {
-    main.hidden = true;
-    return;
-  }
+  if (selection.kind !== 'found') return showMissing(selection.id);
   if (!withDetail && state.detail?.id === state.selected) return;
-  const { experiment } = await graphql(DETAIL_QUERY, { id: state.selected });
-  if (!experiment) {
-    main.hidden = true;
-    throw new Error(`no experiment "${state.selected}" in this store`);
-  }
-  main.hidden = false;
+  // The table and the drawer are refetched with the rest (each says its own errors: a bad filter is not a failed load).
+  const [{ experiment }] = await Promise.all([graphql(DETAIL_QUERY, { id: state.selected }), loadSamples(), loadDrawer()]);
+  if (!experiment) return showMissing(state.selected);
+  showExperiment(experiment);
+}
+
+/** An empty store (id null) or an id no experiment has; should it appear later, its events bring it in. */
+function showMissing(id) {
+  $('#experiment').hidden = true;
+  state.detail = null;
+  // Nothing to audit: the replay of an experiment that is not there could only fail.
+  state.auditWanted = null;
+  clearTimeout(state.auditTimer);
+  closeDrawer();
+  renderNotFound(id);
+}
+
+function showExperiment(experiment) {
+  renderNotFound(null);
+  $('#experiment').hidden = false;
   state.detail = experiment;
   renderHeader(experiment);
   renderRewardCurve(experiment);
   renderBestCells(experiment);
   renderPolicyUpdates(experiment);
+  renderAudit();
   const running = ['running', 'created'].includes(lower(experiment.status));
-  state.auditWanted = {
-    id: experiment.id,
-    key: `${experiment.id}/${experiment.policyUpdates.length}/${experiment.status}`,
-    running,
-  };
+  state.auditWanted = { id: experiment.id, key: auditKey(experiment), running };
   runAudit();
   document.title = `nasnet · ${experiment.id}`;
 }
 
 /**
  * The audit replays the controller from the start, which costs the server CPU in proportion to
- * the experiment: it is asked again only when an update was added or the status changed, never
- * while one is in flight, and while the search runs at most every AUDIT_INTERVAL_MS.
+ * the experiment: it is asked again only when a sample or an update was added or the status
+ * changed, never while one is in flight, and while the search runs at most every
+ * AUDIT_INTERVAL_MS. Meanwhile renderAudit shows the last one as stale.
  */
 function runAudit() {
   const wanted = state.auditWanted;
@@ -399,7 +812,10 @@ function runAudit() {
     .then((report) => {
       state.auditRunning = false;
       state.auditAt = Date.now();
-      if (state.auditKey === key) renderAudit(report);
+      if (state.auditKey === key) {
+        state.auditReport = report;
+        renderAudit();
+      }
       runAudit();
     });
 }
@@ -504,26 +920,46 @@ function subscribe() {
   source.addEventListener('error', reconnect);
 }
 
-function select(id, push) {
+/** Another experiment, with the samples view given (a filter or a cursor of one experiment means nothing for another). */
+function select(id, push, samplesView = DEFAULT_SAMPLES_VIEW) {
   if (id === state.selected) return;
   state.selected = id;
+  state.samples.view = samplesView;
+  state.samples.seq++;
+  state.samples.connection = null;
+  fillControls(samplesView);
+  closeDrawer();
   state.detail = null;
   state.auditKey = null;
   state.auditWanted = null;
+  state.auditReport = null;
   state.auditAt = null;
+  clearTimeout(state.auditTimer);
   if (push) {
     const url = new URL(location.href);
-    url.searchParams.set('experiment', id);
+    url.search = samplesViewToParams(samplesView, new URLSearchParams({ experiment: id })).toString();
     history.pushState({ experiment: id }, '', url);
   }
-  renderAudit(null);
+  renderAudit();
   refresh();
 }
 
 window.addEventListener('popstate', () => {
-  const id = new URL(location.href).searchParams.get('experiment');
-  if (id) select(id, false);
+  const params = new URL(location.href).searchParams;
+  const id = params.get('experiment');
+  const view = samplesViewFromParams(params);
+  if (id && id !== state.selected) return select(id, false, view);
+  if (!sameView(view, state.samples.view)) {
+    state.samples.view = view;
+    fillControls(view);
+    loadSamples();
+  }
 });
 
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') closeDrawer();
+});
+$('#sample-drawer .drawer-close').addEventListener('click', closeDrawer);
+setUpSampleControls();
 await refresh();
 subscribe();
