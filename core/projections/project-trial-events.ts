@@ -53,13 +53,15 @@ function sampleFollowsTrial(sampleIdValue: string, attempt: number): SqlExpressi
   );
 }
 
+/** Every epoch's progress repeats `training`: a row already there is left unwritten (a 1 KB row and an index entry). */
 function sampleStatus(sampleIdValue: string, attempt: number, status: SampleStatus): UpdateChange<'rm_samples'> {
+  const follows = sampleFollowsTrial(sampleIdValue, attempt);
   return {
     op: 'update',
     table: 'rm_samples',
     key: { sample_id: sampleIdValue },
     set: { status },
-    where: sampleFollowsTrial(sampleIdValue, attempt),
+    where: sql(`status <> ? AND ${follows.sql}`, status, ...follows.params),
   };
 }
 

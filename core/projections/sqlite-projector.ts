@@ -17,6 +17,7 @@ import type { RecordedEvent } from '../events/event.ts';
 import type { EventStore } from '../store/port.ts';
 import { SqliteConnection, isSqliteError, type SqlValue } from '../store/sqlite/connection.ts';
 import { loadMigrations, migrate } from '../store/sqlite/migrate.ts';
+import { inlineStatement } from './sql-script.ts';
 import { projectEvent } from './read-model-changes.ts';
 import { READ_MODEL_TABLES } from './read-model-tables.ts';
 import { isSqlExpression, type ColumnValue, type RowChange, type SqlExpression } from './row-change.ts';
@@ -97,12 +98,9 @@ export function applyEvents(db: SqliteConnection, events: readonly RecordedEvent
         const checkpoint = await readCheckpoint(db);
         if (options.after !== undefined && checkpoint < options.after)
           throw new CheckpointMovedBackError(checkpoint, options.after);
-        let last = checkpoint;
-        for (const event of events) {
-          if (event.position <= last) continue;
-          await applyEvent(db, event);
-          last = event.position;
-        }
+        const fresh = events.filter((event) => event.position > checkpoint);
+        await applyAll(db, fresh);
+        const last = fresh.at(-1)?.position ?? checkpoint;
         if (last > checkpoint) {
           await db.allPrepared(
             'INSERT INTO rm_checkpoints (projection, position) VALUES (?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position',
@@ -340,6 +338,31 @@ export class ProjectionError extends Error {
       cause,
     });
     this.name = 'ProjectionError';
+  }
+}
+
+/**
+ * Runs a batch's changes as one script (sql-script.ts): one call into SQLite for the whole
+ * batch instead of one per change. A script stops at its first failing statement without
+ * saying which event wrote it, so a failed batch is undone to a savepoint and applied again
+ * change by change, which names the event (the caller's transaction stays open).
+ */
+async function applyAll(db: SqliteConnection, events: readonly RecordedEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const script = ['SAVEPOINT batch;'];
+  for (const event of events) {
+    for (const change of projectEvent(event)) {
+      const { sql, params } = changeStatement(change);
+      script.push(`${inlineStatement(sql, params)};`);
+    }
+  }
+  script.push('RELEASE batch;');
+  try {
+    await db.exec(script.join('\n'));
+  } catch (error) {
+    if (isBusy(error)) throw error;
+    await db.exec('ROLLBACK TO batch; RELEASE batch;');
+    for (const event of events) await applyEvent(db, event);
   }
 }
 
