@@ -56,6 +56,8 @@ export function progressDisplay(options: {
           : null;
       case 'skipped-experiment':
         return `skipping experiment ${activity.experimentId}: ${activity.reason}`;
+      case 'warning':
+        return `warning: ${activity.message}`;
       default:
         return null;
     }

@@ -12,6 +12,7 @@ import type { JsonObject } from './json.ts';
  * - `experiment-<id>`: written only by the controller, in order.
  * - `trial-<sampleId>`: the life of one child training.
  * - `transfer-<id>`: final training of a chosen cell at a larger N @ F.
+ * - `snapshot-<experimentId>`: the controller's full state every few policy updates.
  */
 
 const id = Type.String({ minLength: 1, maxLength: 200 });
@@ -217,6 +218,21 @@ const TransferCompleted = strict({
 
 const TransferFailed = strict({ transferId: id, ...failure });
 
+// ---- snapshot-<experimentId> ------------------------------------------------------------
+
+/**
+ * The controller's whole state right after PolicyUpdated v`policyVersion` (parameters, Adam
+ * moments, baseline, or evolution's population), as its strategy's snapshot() gives it. A
+ * resume starts from it only when `paramsDigest` is the digest that PolicyUpdated recorded
+ * and the restored state hashes to it again: a snapshot is a shortcut, never a source of truth.
+ */
+const ControllerSnapshotted = strict({
+  experimentId: id,
+  policyVersion: positive,
+  paramsDigest: digest,
+  snapshot: jsonObject,
+});
+
 /** Current schema of every event type. Bump `version` and add an upcaster when a schema changes. */
 export const EVENT_SCHEMAS = {
   ExperimentCreated: { version: 1, data: ExperimentCreated },
@@ -236,6 +252,7 @@ export const EVENT_SCHEMAS = {
   TransferProgressed: { version: 1, data: TransferProgressed },
   TransferCompleted: { version: 1, data: TransferCompleted },
   TransferFailed: { version: 1, data: TransferFailed },
+  ControllerSnapshotted: { version: 1, data: ControllerSnapshotted },
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;

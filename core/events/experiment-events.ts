@@ -120,3 +120,16 @@ export function experimentResumed(
 ): EventOfType<'ExperimentResumed'> {
   return newEvent('ExperimentResumed', deterministicEventId(data.experimentId, 'ExperimentResumed', revision), data, metadata);
 }
+
+/** The controller's state after an update (a StrategySnapshot, which is JSON); one per experiment and version. */
+export function controllerSnapshotted(
+  data: EventData<'ControllerSnapshotted'>,
+  metadata: EventMetadata,
+): EventOfType<'ControllerSnapshotted'> {
+  return newEvent(
+    'ControllerSnapshotted',
+    deterministicEventId(data.experimentId, 'ControllerSnapshotted', data.policyVersion),
+    data,
+    metadata,
+  );
+}

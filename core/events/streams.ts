@@ -2,7 +2,13 @@
 export const EXPERIMENT_STREAM_PREFIX = 'experiment-';
 export const TRIAL_STREAM_PREFIX = 'trial-';
 export const TRANSFER_STREAM_PREFIX = 'transfer-';
-export const NASNET_STREAM_PREFIXES = [EXPERIMENT_STREAM_PREFIX, TRIAL_STREAM_PREFIX, TRANSFER_STREAM_PREFIX] as const;
+export const SNAPSHOT_STREAM_PREFIX = 'snapshot-';
+export const NASNET_STREAM_PREFIXES = [
+  EXPERIMENT_STREAM_PREFIX,
+  TRIAL_STREAM_PREFIX,
+  TRANSFER_STREAM_PREFIX,
+  SNAPSHOT_STREAM_PREFIX,
+] as const;
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 
@@ -29,6 +35,12 @@ export function sampleId(experimentId: string, index: number): string {
 export function trialStream(sampleIdValue: string): string {
   assertId('sample id', sampleIdValue);
   return TRIAL_STREAM_PREFIX + sampleIdValue;
+}
+
+/** Where an experiment's controller keeps snapshots of its state (megabytes each), apart from the experiment's stream. */
+export function snapshotStream(experimentId: string): string {
+  assertId('experiment id', experimentId);
+  return SNAPSHOT_STREAM_PREFIX + experimentId;
 }
 
 export function transferStream(transferId: string): string {

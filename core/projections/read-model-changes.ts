@@ -12,6 +12,8 @@ import type { RowChange } from './row-change.ts';
  * have a module of their own; this one only routes by type.
  */
 
+const SNAPSHOT_EVENT_TYPES = ['ControllerSnapshotted'] as const;
+
 /** The change vocabulary, for callers that read projectEvent's result. */
 export type { RowChange };
 
@@ -20,6 +22,8 @@ export function projectEvent(event: RecordedEvent): RowChange[] {
   if (isOneOf(event, EXPERIMENT_EVENT_TYPES)) return projectExperimentEvent(event);
   if (isOneOf(event, TRIAL_EVENT_TYPES)) return projectTrialEvent(event);
   if (isOneOf(event, TRANSFER_EVENT_TYPES)) return projectTransferEvent(event);
+  // A controller snapshot is a resume's shortcut, not something the read models show.
+  if (isOneOf(event, SNAPSHOT_EVENT_TYPES)) return [];
   return unprojected(event);
 }
 

@@ -12,11 +12,18 @@ import {
   policyUpdated,
 } from '../events/experiment-events.ts';
 import { eventMetadata } from '../events/metadata.ts';
-import { experimentStream, TRIAL_STREAM_PREFIX } from '../events/streams.ts';
+import { experimentStream, snapshotStream, TRIAL_STREAM_PREFIX } from '../events/streams.ts';
 import { WrongExpectedVersionError } from '../store/errors.ts';
 import type { EventStore } from '../store/port.ts';
 import { decideStop } from './decide-stop.ts';
 import { foldEvent, type ExperimentState } from './experiment-state.ts';
+import {
+  DEFAULT_SNAPSHOT_EVERY,
+  newestSnapshots,
+  snapshotEvent,
+  startingPoint,
+  type SnapshotData,
+} from './controller-snapshots.ts';
 import { followRewards, type RewardActivity, type RewardFeed, type RewardsBySample } from './reward-feed.ts';
 import { searchConfigJson, validateSearchConfig, type SearchConfig } from './search-config.ts';
 
@@ -52,7 +59,9 @@ export type ControllerActivity =
   | { kind: 'updated'; experimentId: string; policyVersion: number; meanReward: number; baseline: number | null }
   | { kind: 'completed'; experimentId: string }
   | { kind: 'stopped'; experimentId: string; reason: string }
-  | { kind: 'resumed'; experimentId: string; policyVersion: number; samples: number };
+  | { kind: 'resumed'; experimentId: string; policyVersion: number; samples: number }
+  /** Something the user should know that does not stop the controller (a snapshot it could not use). */
+  | { kind: 'warning'; experimentId: string; message: string };
 
 /** Appends ExperimentCreated and ControllerInitialized: a new experiment at policy version 0. */
 export async function createExperiment(
@@ -103,6 +112,8 @@ export interface ControllerOptions {
   /** Aborting stops the search: ExperimentStopped is appended and the loop returns. */
   signal: AbortSignal;
   onActivity?: (activity: ControllerActivity) => void;
+  /** Record a snapshot of the controller every this many policy updates (0: never). Default DEFAULT_SNAPSHOT_EVERY. */
+  snapshotEvery?: number;
 }
 
 export interface ControllerOutcome {
@@ -124,11 +135,12 @@ export async function runController(options: ControllerOptions): Promise<Control
   const { store, experimentId, writerId, signal } = options;
   const notify = options.onActivity ?? (() => {});
   const stream = experimentStream(experimentId);
-  const state = await loadExperiment(store, experimentId);
+  const { state, strategy, ignored } = await prepareController(store, experimentId);
   if (state.status === 'completed') return { status: 'completed', policyVersion: state.policyVersion };
+  for (const message of ignored) notify({ kind: 'warning', experimentId, message });
   const config = validateSearchConfig(state.config);
-  const strategy = rebuildStrategy(state);
-  const run: ControllerRun = { store, experimentId, writerId, stream, state, strategy, notify };
+  const snapshotEvery = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+  const run: ControllerRun = { store, experimentId, writerId, stream, state, strategy, notify, snapshotEvery };
   if (state.status === 'stopped') await resume(run);
   const feed = await followRewards({ store, experimentId, stream, state, stoppedAfterRevision: state.revision, notify });
   const { batchSize } = controllerSetup(state.config).controller;
@@ -152,6 +164,7 @@ interface ControllerRun {
   state: ExperimentState;
   strategy: SearchStrategy;
   notify: (activity: ControllerActivity) => void;
+  snapshotEvery: number;
 }
 
 type DrawnSample = SampledArchitecture & { sampleId: string };
@@ -242,6 +255,9 @@ async function recordUpdate(run: ControllerRun, batch: DrawnSample[], rewards: R
       meta(run),
     ),
   ]);
+  if (run.snapshotEvery > 0 && update.policyVersion % run.snapshotEvery === 0)
+    // Its own stream, which only this controller writes, once per version (a retry is a duplicate id).
+    await run.store.append(snapshotStream(experimentId), [snapshotEvent(experimentId, strategy, meta(run))], 'any');
   run.notify({
     kind: 'updated',
     experimentId,
@@ -291,15 +307,19 @@ function abortReason(signal: AbortSignal): string {
 }
 
 /**
- * The controller as the log left it: the initial parameters, then every recorded update
- * replayed with the recorded samples and rewards; every digest must match.
+ * The controller as the log left it: from the newest snapshot the log vouches for (or the
+ * initial parameters), every later recorded update replayed with the recorded samples and
+ * rewards; every digest must match. Snapshots that do not check out are named in `ignored`.
  */
-export function rebuildStrategy(state: ExperimentState): SearchStrategy {
-  const setup = controllerSetup(state.config);
-  const strategy = createStrategy(setup.strategy, state.seed, setup.controller);
-  if (state.initialDigest !== null && strategy.digest() !== state.initialDigest)
+export function rebuildStrategy(
+  state: ExperimentState,
+  snapshots: readonly SnapshotData[] = [],
+): { strategy: SearchStrategy; replayed: number; ignored: string[] } {
+  const start = startingPoint(state, snapshots);
+  const { strategy } = start;
+  if (start.from === 0 && state.initialDigest !== null && strategy.digest() !== state.initialDigest)
     throw new ControllerDivergedError(state.experimentId, 'the initial parameters differ from ControllerInitialized');
-  for (const update of state.updates) {
+  for (const update of state.updates.slice(start.from)) {
     const batch = update.samples.map(({ sampleId, reward }) => {
       const index = state.sampleIndex.get(sampleId);
       const sample: SampledArchitecture | undefined = index === undefined ? undefined : state.samples.get(index);
@@ -316,7 +336,17 @@ export function rebuildStrategy(state: ExperimentState): SearchStrategy {
     if (replayed.paramsDigestAfter !== update.paramsDigestAfter)
       throw new ControllerDivergedError(state.experimentId, `parameters after update v${update.policyVersion} differ`);
   }
-  return strategy;
+  return { strategy, replayed: state.updates.length - start.from, ignored: start.ignored };
+}
+
+/** The experiment's controller, ready to go on: its state read from the store, its strategy rebuilt. */
+export async function prepareController(
+  store: EventStore,
+  experimentId: string,
+): Promise<{ state: ExperimentState; strategy: SearchStrategy; replayed: number; ignored: string[] }> {
+  const state = await loadExperiment(store, experimentId);
+  const snapshots = state.status === 'completed' ? [] : await newestSnapshots(store, experimentId);
+  return { state, ...rebuildStrategy(state, snapshots) };
 }
 
 function completionSummary(state: ExperimentState, rewards: RewardsBySample) {

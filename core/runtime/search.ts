@@ -14,6 +14,8 @@ export interface SearchOptions {
   holderAlive?: WorkerOptions['holderAlive'];
   onActivity?: (activity: ControllerActivity | WorkerActivity) => void;
   tickMs?: number;
+  /** See ControllerOptions.snapshotEvery. */
+  snapshotEvery?: number;
 }
 
 export interface SearchOutcome extends ControllerOutcome {
@@ -46,7 +48,14 @@ export async function runSearch(options: SearchOptions): Promise<SearchOutcome> 
         })
       : null;
   try {
-    const outcome = await runController({ store, experimentId, writerId, signal, onActivity: options.onActivity });
+    const outcome = await runController({
+      store,
+      experimentId,
+      writerId,
+      signal,
+      onActivity: options.onActivity,
+      snapshotEvery: options.snapshotEvery,
+    });
     workerStop.abort(new Error(`the experiment is ${outcome.status}`));
     return { ...outcome, worker: worker ? await worker : null };
   } catch (error) {

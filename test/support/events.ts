@@ -152,6 +152,15 @@ export function exampleOfEveryType(experimentId: string): NasnetEvent[] {
     { type: 'TransferProgressed', data: { transferId: 't1', epoch: 1, epochs: 600, metrics: { loss: 2.1 } } },
     { type: 'TransferCompleted', data: { transferId: 't1', ...result } },
     { type: 'TransferFailed', data: { transferId: 't1', reason: 'out of memory', retryable: true } },
+    {
+      type: 'ControllerSnapshotted',
+      data: {
+        experimentId,
+        policyVersion: 20,
+        paramsDigest: 'a'.repeat(64),
+        snapshot: { strategy: 'random', seed: 7, config: {}, policyVersion: 20, baseline: null },
+      },
+    },
   ];
   return events.map(
     (event, i) => ({ id: deterministicEventId(experimentId, 'example', i), version: 1, metadata: meta, ...event }) as NasnetEvent,

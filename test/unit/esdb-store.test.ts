@@ -188,7 +188,7 @@ describe('subscribe: resubscribes after transient errors', () => {
       [
         [EVENT_TYPE, ['ExperimentCreated']],
         [STREAM_NAME, ['trial-a-']],
-        [STREAM_NAME, ['experiment-', 'trial-', 'transfer-']],
+        [STREAM_NAME, ['experiment-', 'trial-', 'transfer-', 'snapshot-']],
       ],
     );
   });
@@ -352,7 +352,7 @@ describe('readAll: filtered on the server', () => {
       [
         [STREAM_NAME, ['experiment-sf']],
         [EVENT_TYPE, ['ArchitectureSampled']],
-        [STREAM_NAME, ['experiment-', 'trial-', 'transfer-']],
+        [STREAM_NAME, ['experiment-', 'trial-', 'transfer-', 'snapshot-']],
       ],
     );
   });
