@@ -1,15 +1,15 @@
 import { Worker } from 'node:worker_threads';
-import type { AuditReport } from '../core/audit/audit.ts';
+import type { IncrementalReport } from '../core/audit/audit-store.ts';
 
 export interface AuditRequest {
   id: number;
   experimentId: string;
 }
 
-export type AuditResponse = { id: number; report: AuditReport } | { id: number; error: string };
+export type AuditResponse = { id: number; report: IncrementalReport } | { id: number; error: string };
 
 export interface ThreadAuditor {
-  audit(experimentId: string): Promise<AuditReport>;
+  audit(experimentId: string): Promise<IncrementalReport>;
   close(): Promise<void>;
 }
 
@@ -21,7 +21,7 @@ export interface ThreadAuditor {
 export function createThreadAuditor(storeAddress: string): ThreadAuditor {
   let worker: Worker | null = null;
   let nextId = 1;
-  const pending = new Map<number, { resolve(report: AuditReport): void; reject(error: Error): void }>();
+  const pending = new Map<number, { resolve(report: IncrementalReport): void; reject(error: Error): void }>();
   const failAll = (error: Error) => {
     for (const waiter of pending.values()) waiter.reject(error);
     pending.clear();
@@ -50,7 +50,7 @@ export function createThreadAuditor(storeAddress: string): ThreadAuditor {
       // Held only while an audit is running: an idle audit thread must not keep a process alive.
       worker.ref();
       const id = nextId++;
-      return new Promise<AuditReport>((resolve, reject) => {
+      return new Promise<IncrementalReport>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         worker!.postMessage({ id, experimentId } satisfies AuditRequest);
       });

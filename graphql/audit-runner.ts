@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import type { AuditReport } from '../core/audit/audit.ts';
+import type { IncrementalReport } from '../core/audit/audit-store.ts';
 import { experimentStream } from '../core/events/streams.ts';
 import type { EventStore } from '../core/store/port.ts';
 
@@ -9,9 +9,9 @@ import type { EventStore } from '../core/store/port.ts';
  */
 export function auditRunner(
   store: EventStore,
-  auditExperiment: (experimentId: string) => Promise<AuditReport>,
-): (experimentId: string) => Promise<AuditReport> {
-  const reports = new Map<string, { head: bigint; report: AuditReport }>();
+  auditExperiment: (experimentId: string) => Promise<IncrementalReport>,
+): (experimentId: string) => Promise<IncrementalReport> {
+  const reports = new Map<string, { head: bigint; report: IncrementalReport }>();
   let queue: Promise<unknown> = Promise.resolve();
   return (experimentId) => {
     const run = queue.then(async () => {

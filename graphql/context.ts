@@ -1,4 +1,4 @@
-import type { AuditReport } from '../core/audit/audit.ts';
+import type { IncrementalReport } from '../core/audit/audit-store.ts';
 import type { EventStore } from '../core/store/port.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import type { ControllerHost } from './controller-host.ts';
@@ -18,7 +18,7 @@ export interface ServerServices {
   /** The code version createExperiment records. */
   codeVersion: string;
   /** Runs audits one at a time, reusing a report while the log has not moved. */
-  audit(experimentId: string): Promise<AuditReport>;
+  audit(experimentId: string): Promise<IncrementalReport>;
   /** Open subscriptions, ended when the server closes. */
   subscriptions: Set<{ return(): Promise<unknown> }>;
   /** The controllers this server runs (createExperiment, resumeExperiment). */

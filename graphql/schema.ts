@@ -385,6 +385,14 @@ export const typeDefs = /* GraphQL */ `
     checkedSamples: Int!
     checkedUpdates: Int!
     firstDivergence: AuditDivergence
+    "Global position of the last event the audit read: what it covers (\\"0\\" before any)."
+    position: String!
+    """
+    Where this audit began: "0" when it replayed the experiment from its first event, else
+    the position an earlier audit on this server had verified, from which it went on (after
+    checking the log still holds the event it stopped at). \`nasnet audit\` always starts at "0".
+    """
+    from: String!
   }
 
   type AuditDivergence {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { YogaServerInstance } from 'graphql-yoga';
-import type { AuditReport } from '../core/audit/audit.ts';
+import type { IncrementalReport } from '../core/audit/audit-store.ts';
 import type { EventStore } from '../core/store/port.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import type { GraphqlContext } from './context.ts';
@@ -51,7 +51,7 @@ export interface GraphqlServerOptions {
    * Runs one audit (default: in this thread). Audits replay every policy update, so a server
    * for long searches should run them elsewhere: `nasnet serve` uses a worker thread.
    */
-  auditExperiment?: (experimentId: string) => Promise<AuditReport>;
+  auditExperiment?: (experimentId: string) => Promise<IncrementalReport>;
   /** Log requests' unexpected errors (with stacks) on the console; they never reach clients. Default true. */
   logging?: boolean;
   /** Recorded in the ExperimentCreated events of createExperiment (default "unknown"). */

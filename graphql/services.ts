@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import { auditStoredExperiment } from '../core/audit/audit-store.ts';
-import type { AuditReport } from '../core/audit/audit.ts';
+import { createIncrementalAuditor } from '../core/audit/audit-store.ts';
+import type { IncrementalReport } from '../core/audit/audit-store.ts';
 import type { EventStore } from '../core/store/port.ts';
 import type { SqliteConnection } from '../core/store/sqlite/connection.ts';
 import { auditRunner } from './audit-runner.ts';
@@ -14,7 +14,7 @@ export interface ServicesOptions {
   readModels: SqliteConnection;
   projector?: { caughtUp(): Promise<void> };
   writerId?: string;
-  auditExperiment?: (experimentId: string) => Promise<AuditReport>;
+  auditExperiment?: (experimentId: string) => Promise<IncrementalReport>;
   /** Where the controllers this server runs say how they ended. */
   log?: (message: string) => void;
   /** Recorded in ExperimentCreated by createExperiment (the CLI passes the package version). */
@@ -40,7 +40,7 @@ export function createServices(options: ServicesOptions, limits: Limits): Server
             new Promise<void>((done) => setTimeout(done, CAUGHT_UP_WAIT_MS).unref()),
           ])
       : undefined,
-    audit: auditRunner(store, options.auditExperiment ?? ((experimentId) => auditStoredExperiment(store, experimentId))),
+    audit: auditRunner(store, options.auditExperiment ?? createIncrementalAuditor(store).audit),
     subscriptions: new Set(),
     controllers: createControllerHost({ store, writerId, log: options.log ?? (() => {}) }),
   };

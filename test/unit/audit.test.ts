@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { auditExperiment } from '../../core/audit/audit.ts';
-import { auditStoredExperiment } from '../../core/audit/audit-store.ts';
+import { auditStoredExperiment, createIncrementalAuditor } from '../../core/audit/audit-store.ts';
 import type { RecordedEvent } from '../../core/events/event.ts';
 import { NASNET_A } from '../../core/search-space/nasnet-a.ts';
 import { openSqliteStore } from '../../core/store/sqlite/sqlite-store.ts';
@@ -32,12 +32,26 @@ function tamper(
   return copy;
 }
 
+const AUDITED_TYPES: string[] = [
+  'ExperimentCreated',
+  'ControllerInitialized',
+  'ArchitectureSampled',
+  'RewardReported',
+  'PolicyUpdated',
+];
 const isUpdate = (version: number) => (e: RecordedEvent) => e.type === 'PolicyUpdated' && e.data.policyVersion === version;
 
 describe('audit', () => {
   it('passes an untouched experiment, re-deriving every sample and update', () => {
     const report = auditExperiment(clean);
-    assert.deepEqual(report, { ok: true, checkedSamples: 15, checkedUpdates: 3, firstDivergence: null });
+    const lastAudited = clean.filter((e) => AUDITED_TYPES.includes(e.type)).at(-1)!;
+    assert.deepEqual(report, {
+      ok: true,
+      checkedSamples: 15,
+      checkedUpdates: 3,
+      firstDivergence: null,
+      position: lastAudited.position.toString(),
+    });
     for (const strategy of ['reinforce', 'random']) {
       const log = simulateExperiment({ experimentId: `aud-${strategy}`, strategy, seed: 9, batches: 2, reward, controller });
       assert.equal(auditExperiment(log).ok, true, strategy);
@@ -140,10 +154,78 @@ describe('audit', () => {
         const { stream, revision, position: _p, ...written } = event;
         await store.append(stream, [written as never], revision === 0n ? 'no_stream' : revision - 1n);
       }
-      const report = await auditStoredExperiment(store, 'aud');
+      const { position, ...report } = await auditStoredExperiment(store, 'aud');
       assert.deepEqual(report, { ok: true, checkedSamples: 15, checkedUpdates: 3, firstDivergence: null });
+      let last = '';
+      for await (const event of store.readAll())
+        if (AUDITED_TYPES.includes(event.type) && (event.data as { experimentId: string }).experimentId === 'aud')
+          last = event.position.toString();
+      assert.equal(position, last, 'the report says how far it read');
     } finally {
       await store.close();
     }
+  });
+
+  describe('incremental', () => {
+    const longer = simulateExperiment({ experimentId: 'inc', strategy: 'ppo', seed: 4, batches: 4, reward, controller });
+    const upTo = (version: number) => longer.findIndex((e) => e.type === 'PolicyUpdated' && e.data.policyVersion === version) + 1;
+
+    async function storeWith(events: readonly RecordedEvent[]) {
+      const store = await openSqliteStore(join(dir, `inc-${Math.random().toString(36).slice(2)}.db`));
+      await appendTo(store, events);
+      return store;
+    }
+
+    async function appendTo(store: Awaited<ReturnType<typeof openSqliteStore>>, events: readonly RecordedEvent[]) {
+      for (const event of events) {
+        const { stream, revision, position: _p, ...written } = event;
+        await store.append(stream, [written as never], revision === 0n ? 'no_stream' : revision - 1n);
+      }
+    }
+
+    it('goes on from the last verified event and ends where a full audit ends', async () => {
+      const store = await storeWith(longer.slice(0, upTo(2)));
+      try {
+        const auditor = createIncrementalAuditor(store);
+        const first = await auditor.audit('inc');
+        assert.equal(first.from, '0');
+        assert.equal(first.checkedUpdates, 2);
+        await appendTo(store, longer.slice(upTo(2)));
+        const second = await auditor.audit('inc');
+        assert.equal(second.from, first.position, 'it went on from where the first stopped');
+        const { from: _from, ...incremental } = second;
+        assert.deepEqual(incremental, await auditStoredExperiment(store, 'inc'));
+        assert.equal(second.checkedUpdates, 4);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('catches tampering in the new part, and starts over when the log under its checkpoint changed', async () => {
+      const store = await storeWith(longer.slice(0, upTo(2)));
+      try {
+        // A view of the store whose stream reads can be made to miss the event the auditor stopped at.
+        let replaced = false;
+        const view = Object.create(store) as typeof store;
+        view.readStream = (stream, options) =>
+          replaced ? Promise.resolve({ exists: true, events: [], nextRevision: 0n } as never) : store.readStream(stream, options);
+        const auditor = createIncrementalAuditor(view);
+        assert.equal((await auditor.audit('inc')).ok, true);
+        const rest = tamper(longer.slice(upTo(2)), isUpdate(3), (e) => {
+          if (e.type === 'PolicyUpdated') e.data.meanReward += 0.01;
+        });
+        await appendTo(store, rest);
+        const tampered = await auditor.audit('inc');
+        assert.equal(tampered.ok, false);
+        assert.notEqual(tampered.from, '0');
+        assert.equal(tampered.firstDivergence!.what, 'meanReward of PolicyUpdated v3');
+        replaced = true;
+        const again = await auditor.audit('inc');
+        assert.equal(again.from, '0', 'a full audit when the log below the checkpoint is not the one it verified');
+        assert.equal(again.firstDivergence!.what, 'meanReward of PolicyUpdated v3');
+      } finally {
+        await store.close();
+      }
+    });
   });
 });

@@ -431,6 +431,17 @@ describe('GraphQL queries', () => {
       audit: { ok: boolean; checkedSamples: number; checkedUpdates: number; firstDivergence: unknown };
     }>(server, '{ audit(experimentId: "g1") { ok checkedSamples checkedUpdates firstDivergence { position what } } }');
     assert.deepEqual(audit, { ok: true, checkedSamples: 12, checkedUpdates: 3, firstDivergence: null });
+    // What it covers: the last event of g1 it read, from the start.
+    const covered = await data<{ audit: { position: string; from: string } }>(
+      server,
+      '{ audit(experimentId: "g1") { position from } }',
+    );
+    const lastOfG1 = (await allEvents(store)).filter(
+      (e) =>
+        (e.data as { experimentId?: string }).experimentId === 'g1' &&
+        ['ArchitectureSampled', 'RewardReported', 'PolicyUpdated'].includes(e.type),
+    );
+    assert.deepEqual(covered.audit, { position: lastOfG1.at(-1)!.position.toString(), from: '0' });
     const missing = await errorOf(server, '{ audit(experimentId: "nope") { ok } }');
     assert.match(missing.message, /no experiment "nope"/);
   });
