@@ -46,7 +46,11 @@ export const typeDefs = /* GraphQL */ `
     events(after: String, first: Int = 20, experimentId: ID, types: [String!]): EventConnection!
     "The global position of the newest event (\\"0\\" for an empty log)."
     headPosition: String!
-    "Replays an experiment's controller and checks every recorded sample and policy update against it."
+    """
+    Replays an experiment's controller and checks every recorded sample and policy update
+    against it. The server keeps each experiment's audit and goes on from the last event it
+    verified (see AuditReport.from); \`nasnet audit\` replays from the first event.
+    """
     audit(experimentId: ID!): AuditReport!
     "Final trainings of chosen cells (\`nasnet train\`), oldest request first."
     transfers: [Transfer!]!

@@ -82,6 +82,8 @@ export interface ApplyOptions {
    * models were rebuilt since: CheckpointMovedBackError, nothing applied.
    */
   after?: bigint;
+  /** compileEvent of each event, made beforehand (catchUp compiles a batch while the one before is written). */
+  compiled?: readonly string[];
 }
 
 /**
@@ -98,9 +100,11 @@ export function applyEvents(db: SqliteConnection, events: readonly RecordedEvent
         const checkpoint = await readCheckpoint(db);
         if (options.after !== undefined && checkpoint < options.after)
           throw new CheckpointMovedBackError(checkpoint, options.after);
-        const fresh = events.filter((event) => event.position > checkpoint);
+        const fresh = events.flatMap((event, i) =>
+          event.position > checkpoint ? [{ event, script: options.compiled?.[i] ?? compileEvent(event) }] : [],
+        );
         await applyAll(db, fresh);
-        const last = fresh.at(-1)?.position ?? checkpoint;
+        const last = fresh.at(-1)?.event.position ?? checkpoint;
         if (last > checkpoint) {
           await db.allPrepared(
             'INSERT INTO rm_checkpoints (projection, position) VALUES (?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position',
@@ -134,14 +138,24 @@ export async function catchUp(store: EventStore, db: SqliteConnection, options: 
   const head = await store.headPosition();
   for (;;) {
     let position = await readCheckpoint(db);
+    // One batch is written while the next is read and compiled: SQLite works on the thread
+    // pool while JavaScript decodes events and builds SQL, and a batch still waits for the
+    // one before it, so transactions and checkpoints follow each other as before.
+    let writing: Promise<void> = Promise.resolve();
     try {
       let after = position;
       let batch: RecordedEvent[] = [];
       const flush = async (): Promise<void> => {
-        position = await applyEvents(db, batch, { after });
-        after = batch[batch.length - 1]!.position;
+        const events = batch;
         batch = [];
-        options.onProgress?.(position);
+        const compiled = events.map(compileEvent);
+        await writing;
+        const from = after;
+        after = events[events.length - 1]!.position;
+        writing = applyEvents(db, events, { after: from, compiled }).then((reached) => {
+          position = reached;
+          options.onProgress?.(reached);
+        });
       };
       if (position < head && !options.signal?.aborted) {
         for await (const event of store.readAll({ fromPosition: position })) {
@@ -149,13 +163,15 @@ export async function catchUp(store: EventStore, db: SqliteConnection, options: 
           batch.push(event);
           if (batch.length >= batchSize) {
             await flush();
-            if (options.signal?.aborted) return position;
+            if (options.signal?.aborted) break;
           }
         }
-        if (batch.length > 0) await flush();
+        if (batch.length > 0 && !options.signal?.aborted) await flush();
       }
+      await writing;
       return position;
     } catch (error) {
+      await writing.catch(() => undefined);
       // A replay elsewhere reset the checkpoint: read again from where it now stands.
       if (!(error instanceof CheckpointMovedBackError)) throw error;
     }
@@ -347,23 +363,25 @@ export class ProjectionError extends Error {
  * saying which event wrote it, so a failed batch is undone to a savepoint and applied again
  * change by change, which names the event (the caller's transaction stays open).
  */
-async function applyAll(db: SqliteConnection, events: readonly RecordedEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  const script = ['SAVEPOINT batch;'];
-  for (const event of events) {
-    for (const change of projectEvent(event)) {
-      const { sql, params } = changeStatement(change);
-      script.push(`${inlineStatement(sql, params)};`);
-    }
-  }
-  script.push('RELEASE batch;');
+async function applyAll(db: SqliteConnection, batch: ReadonlyArray<{ event: RecordedEvent; script: string }>): Promise<void> {
+  if (batch.length === 0) return;
   try {
-    await db.exec(script.join('\n'));
+    await db.exec(`SAVEPOINT batch;\n${batch.map(({ script }) => script).join('\n')}\nRELEASE batch;`);
   } catch (error) {
     if (isBusy(error)) throw error;
     await db.exec('ROLLBACK TO batch; RELEASE batch;');
-    for (const event of events) await applyEvent(db, event);
+    for (const { event } of batch) await applyEvent(db, event);
   }
+}
+
+/** An event's row changes as SQL statements with their values written in (sql-script.ts). */
+export function compileEvent(event: RecordedEvent): string {
+  let script = '';
+  for (const change of projectEvent(event)) {
+    const { sql, params } = changeStatement(change);
+    script += `${inlineStatement(sql, params)};\n`;
+  }
+  return script;
 }
 
 async function applyEvent(db: SqliteConnection, event: RecordedEvent): Promise<void> {
