@@ -76,15 +76,9 @@ describe('PostgreSQL store shared by several hosts', { skip: url ? false : NO_PG
     assert.equal(search.code, 0, search.stderr);
     assert.equal(lastJson(search.stdout).status, 'completed');
     const audit = await nasnet(['audit', 'tiny', '--store', local, '--json']);
-    assert.deepEqual(
-      { ...lastJson(audit.stdout), firstDivergence: null },
-      {
-        ok: true,
-        checkedSamples: 8,
-        checkedUpdates: 2,
-        firstDivergence: null,
-      },
-    );
+    const { position, ...report } = lastJson(audit.stdout);
+    assert.deepEqual(report, { ok: true, checkedSamples: 8, checkedUpdates: 2, firstDivergence: null });
+    assert.match(String(position), /^[1-9]\d*$/, 'the report says how far it read');
     const projections = join(dir, 'read-models.db');
     const replay = await nasnet(['replay', '--store', local, '--projections', projections, '--json']);
     assert.equal(replay.code, 0, replay.stderr);
