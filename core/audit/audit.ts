@@ -194,7 +194,8 @@ export class Auditor {
       const sample =
         this.samples.get(sampleId) ?? diverge(event, `sample ${sampleId} named by ${label}`, 'a drawn sample', 'never drawn');
       same(event, `policy version that drew ${sampleId}, used by ${label}`, current.policyVersion, sample.policyVersion);
-      if (!this.rewards.has(sampleId)) diverge(event, `reward of ${sampleId} reported before ${label}`, 'a RewardReported', 'none');
+      if (!this.rewards.has(sampleId))
+        diverge(event, `reward of ${sampleId} reported before ${label}`, 'a RewardReported', 'none');
       same(event, `reward of ${sampleId} in ${label}`, this.rewards.get(sampleId), reward);
       return { sample, reward };
     });
