@@ -18,6 +18,7 @@ import type { EventStore } from '../store/port.ts';
 import { SqliteConnection, isSqliteError, type SqlValue } from '../store/sqlite/connection.ts';
 import { loadMigrations, migrate } from '../store/sqlite/migrate.ts';
 import { inlineStatement } from './sql-script.ts';
+import { TRIAL_STREAM_PREFIX } from '../events/streams.ts';
 import { projectEvent } from './read-model-changes.ts';
 import { READ_MODEL_TABLES } from './read-model-tables.ts';
 import { isSqlExpression, type ColumnValue, type RowChange, type SqlExpression } from './row-change.ts';
@@ -82,7 +83,7 @@ export interface ApplyOptions {
    * models were rebuilt since: CheckpointMovedBackError, nothing applied.
    */
   after?: bigint;
-  /** compileEvent of each event, made beforehand (catchUp compiles a batch while the one before is written). */
+  /** compileBatch of the events, made beforehand (catchUp compiles a batch while the one before is written). */
   compiled?: readonly string[];
 }
 
@@ -100,9 +101,8 @@ export function applyEvents(db: SqliteConnection, events: readonly RecordedEvent
         const checkpoint = await readCheckpoint(db);
         if (options.after !== undefined && checkpoint < options.after)
           throw new CheckpointMovedBackError(checkpoint, options.after);
-        const fresh = events.flatMap((event, i) =>
-          event.position > checkpoint ? [{ event, script: options.compiled?.[i] ?? compileEvent(event) }] : [],
-        );
+        const compiled = options.compiled ?? compileBatch(events);
+        const fresh = events.flatMap((event, i) => (event.position > checkpoint ? [{ event, script: compiled[i]! }] : []));
         await applyAll(db, fresh);
         const last = fresh.at(-1)?.event.position ?? checkpoint;
         if (last > checkpoint) {
@@ -148,7 +148,7 @@ export async function catchUp(store: EventStore, db: SqliteConnection, options: 
       const flush = async (): Promise<void> => {
         const events = batch;
         batch = [];
-        const compiled = events.map(compileEvent);
+        const compiled = compileBatch(events);
         await writing;
         const from = after;
         after = events[events.length - 1]!.position;
@@ -374,14 +374,41 @@ async function applyAll(db: SqliteConnection, batch: ReadonlyArray<{ event: Reco
   }
 }
 
-/** An event's row changes as SQL statements with their values written in (sql-script.ts). */
-export function compileEvent(event: RecordedEvent): string {
-  let script = '';
-  for (const change of projectEvent(event)) {
-    const { sql, params } = changeStatement(change);
-    script += `${inlineStatement(sql, params)};\n`;
+/**
+ * A batch's row changes as SQL statements with their values written in (sql-script.ts),
+ * one script per event. A training reports every epoch, and each report sets its trial's
+ * last epoch and its sample's status; when a later report of the same attempt follows in the
+ * batch with no other event of that sample between, the later one sets the same columns
+ * last, so the earlier one keeps only its epoch's metrics row. The rows come out the same
+ * (the live-versus-replay tests compare them with batches of every size).
+ */
+export function compileBatch(events: readonly RecordedEvent[]): string[] {
+  const superseded = supersededProgress(events);
+  return events.map((event, i) => {
+    let script = '';
+    for (const change of projectEvent(event)) {
+      if (superseded.has(i) && change.table !== 'rm_trial_epochs') continue;
+      const { sql, params } = changeStatement(change);
+      script += `${inlineStatement(sql, params)};\n`;
+    }
+    return script;
+  });
+}
+
+/** Indices of TrainingProgressed events followed in the batch by another of the same attempt, with nothing else of that sample between. */
+function supersededProgress(events: readonly RecordedEvent[]): Set<number> {
+  const superseded = new Set<number>();
+  // Per sample, the next trial event after the one being looked at (scanning backwards).
+  const next = new Map<string, { progressOfAttempt: number | null }>();
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i]!;
+    const sample = (event.data as { sampleId?: unknown }).sampleId;
+    if (typeof sample !== 'string' || !event.stream.startsWith(TRIAL_STREAM_PREFIX)) continue;
+    const attempt = event.type === 'TrainingProgressed' ? event.data.attempt : null;
+    if (attempt !== null && next.get(sample)?.progressOfAttempt === attempt) superseded.add(i);
+    next.set(sample, { progressOfAttempt: attempt });
   }
-  return script;
+  return superseded;
 }
 
 async function applyEvent(db: SqliteConnection, event: RecordedEvent): Promise<void> {

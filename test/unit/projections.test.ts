@@ -538,6 +538,14 @@ describe('projector', () => {
     const fresh = await readModels('fresh.db');
     assert.equal(await catchUp(store, fresh, { batchSize: 7 }), head);
     assert.deepEqual(await dump(fresh), live);
+
+    // One event per transaction: every change applied, none folded into a later one of its batch.
+    const oneByOne = await readModels('one-by-one.db');
+    assert.equal(await catchUp(store, oneByOne, { batchSize: 1 }), head);
+    assert.deepEqual(await dump(oneByOne), live);
+    const whole = await readModels('whole.db');
+    assert.equal(await catchUp(store, whole, { batchSize: 100_000 }), head);
+    assert.deepEqual(await dump(whole), live);
   });
 
   it('starts on a backlog, stops between transactions and resumes from its checkpoint', async () => {
