@@ -2,11 +2,14 @@
  * Replay, resume and audit at the scale of a paper-size search.
  *
  *   npm run bench:replay -- --json [--events N] [--updates U] [--snapshot-every K] [--part all|projector|controller]
+ *                                  [--store sqlite|postgres [--pg-url URL]]
  *
  * Projector: the history of bench:graphql (`.nasnet/bench-1m.db` for the default 1M events,
  * generated there when missing; a temporary one for another --events) is read whole with
  * `readAll`, then projected from scratch into a fresh read-model file with `replay`; both
- * rates are events per second of the same run.
+ * rates are events per second of the same run. With `--store postgres` the history is written
+ * into a fresh schema of the server at --pg-url ($NASNET_PG_URL) and read from there; the read
+ * models stay SQLite, as they do under `nasnet serve`.
  *
  * Controller: a synthetic search of U policy updates (the paper's controller: PPO, batches of
  * 20, 4 PPO epochs; cached as `.nasnet/bench-replay-<U>.db`) stopped after update U−1. Then:
@@ -30,6 +33,7 @@ import { openReadModels, replay } from '../core/projections/sqlite-projector.ts'
 import { openStore } from '../core/store/open-store.ts';
 import type { EventStore } from '../core/store/port.ts';
 import { createTrainer } from '../plugins/trainers/synthetic/synthetic-trainer.ts';
+import { dropSchema, freshSchema, inSchema } from '../test/support/postgres.ts';
 import { generateHistory, readHistorySummary, removeDatabase } from './generate-history.ts';
 
 const { values } = parseArgs({
@@ -39,6 +43,8 @@ const { values } = parseArgs({
     updates: { type: 'string', default: '1000' },
     'snapshot-every': { type: 'string', default: String(DEFAULT_SNAPSHOT_EVERY) },
     part: { type: 'string', default: 'all' },
+    store: { type: 'string', default: 'sqlite' },
+    'pg-url': { type: 'string', default: process.env.NASNET_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test' },
   },
 });
 const whole = (name: string, text: string, min: number): number => {
@@ -74,9 +80,24 @@ async function projectorHistory(): Promise<{ path: string; cleanup: () => Promis
   return { path, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** The history in a fresh schema of the PostgreSQL server at --pg-url, dropped afterwards. */
+async function postgresHistory(): Promise<{ address: string; cleanup: () => Promise<void> }> {
+  const url = values['pg-url']!;
+  const schema = freshSchema('bench_replay');
+  const address = inSchema(url, schema);
+  say(`history: generating ${EVENTS} events into PostgreSQL schema ${schema} (dropped after)`);
+  await generateHistory(address, { events: EVENTS, log: say });
+  return { address, cleanup: () => dropSchema(url, schema) };
+}
+
 async function measureProjector() {
-  const history = await projectorHistory();
-  const store = await openStore(`sqlite:${history.path}`);
+  if (values.store !== 'sqlite' && values.store !== 'postgres')
+    throw new Error(`--store must be sqlite or postgres, got "${values.store}"`);
+  const history =
+    values.store === 'postgres'
+      ? await postgresHistory()
+      : await projectorHistory().then((local) => ({ address: `sqlite:${local.path}`, cleanup: local.cleanup }));
+  const store = await openStore(history.address);
   const dir = await mkdtemp(join(tmpdir(), 'nasnet-bench-replay-rm-'));
   try {
     let events = 0;
@@ -92,7 +113,13 @@ async function measureProjector() {
     say(`replay: ${events} events in ${replaySeconds.toFixed(1)} s`);
     const readAllEventsPerSec = Math.round(events / readAllSeconds);
     const replayEventsPerSec = Math.round(events / replaySeconds);
-    return { events, readAllEventsPerSec, replayEventsPerSec, replayVsReadAll: round(replayEventsPerSec / readAllEventsPerSec) };
+    return {
+      store: values.store,
+      events,
+      readAllEventsPerSec,
+      replayEventsPerSec,
+      replayVsReadAll: round(replayEventsPerSec / readAllEventsPerSec),
+    };
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });
