@@ -135,8 +135,9 @@ export async function runController(options: ControllerOptions): Promise<Control
   const { store, experimentId, writerId, signal } = options;
   const notify = options.onActivity ?? (() => {});
   const stream = experimentStream(experimentId);
-  const { state, strategy, ignored } = await prepareController(store, experimentId);
+  const state = await loadExperiment(store, experimentId);
   if (state.status === 'completed') return { status: 'completed', policyVersion: state.policyVersion };
+  const { strategy, ignored } = await rebuildFromLog(store, state);
   for (const message of ignored) notify({ kind: 'warning', experimentId, message });
   const config = validateSearchConfig(state.config);
   const snapshotEvery = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
@@ -339,14 +340,21 @@ export function rebuildStrategy(
   return { strategy, replayed: state.updates.length - start.from, ignored: start.ignored };
 }
 
+/** The controller as the log left it, starting from the newest snapshot that checks out (see rebuildStrategy). */
+export async function rebuildFromLog(
+  store: EventStore,
+  state: ExperimentState,
+): Promise<{ strategy: SearchStrategy; replayed: number; ignored: string[] }> {
+  return rebuildStrategy(state, await newestSnapshots(store, state.experimentId));
+}
+
 /** The experiment's controller, ready to go on: its state read from the store, its strategy rebuilt. */
 export async function prepareController(
   store: EventStore,
   experimentId: string,
 ): Promise<{ state: ExperimentState; strategy: SearchStrategy; replayed: number; ignored: string[] }> {
   const state = await loadExperiment(store, experimentId);
-  const snapshots = state.status === 'completed' ? [] : await newestSnapshots(store, experimentId);
-  return { state, ...rebuildStrategy(state, snapshots) };
+  return { state, ...(await rebuildFromLog(store, state)) };
 }
 
 function completionSummary(state: ExperimentState, rewards: RewardsBySample) {

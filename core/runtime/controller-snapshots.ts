@@ -1,3 +1,4 @@
+import { controllerConfig } from '../controller/config.ts';
 import { createStrategy, restoreStrategy } from '../controller/create-strategy.ts';
 import { controllerSetup } from '../controller/experiment-config.ts';
 import type { SearchStrategy, StrategySnapshot } from '../controller/strategy.ts';
@@ -59,29 +60,31 @@ export interface StartingPoint {
  * controller configuration, and the state it restores hashes to that digest again.
  */
 export function startingPoint(state: ExperimentState, snapshots: readonly SnapshotData[]): StartingPoint {
+  const setup = controllerSetup(state.config);
+  // The configuration every strategy keeps (createStrategy builds it the same way), to compare a snapshot's with.
+  const expected = { strategy: setup.strategy, seed: state.seed, config: JSON.stringify(controllerConfig(setup.controller)) };
   const ignored: string[] = [];
   for (const snapshot of snapshots) {
-    const problem = snapshotProblem(state, snapshot);
+    const problem = snapshotProblem(state, snapshot, expected);
     if (typeof problem === 'string') ignored.push(`snapshot v${snapshot.policyVersion} ignored: ${problem}`);
     else return { strategy: problem, from: snapshot.policyVersion, ignored };
   }
-  const setup = controllerSetup(state.config);
   return { strategy: createStrategy(setup.strategy, state.seed, setup.controller), from: 0, ignored };
 }
 
 /** The restored strategy, or what is wrong with the snapshot. */
-function snapshotProblem(state: ExperimentState, data: SnapshotData): SearchStrategy | string {
+function snapshotProblem(
+  state: ExperimentState,
+  data: SnapshotData,
+  expected: { strategy: string; seed: number; config: string },
+): SearchStrategy | string {
   const update = state.updates[data.policyVersion - 1];
   if (!update || update.policyVersion !== data.policyVersion) return `no PolicyUpdated v${data.policyVersion} in the log`;
   if (data.paramsDigest !== update.paramsDigestAfter)
     return `its digest is not the one PolicyUpdated v${data.policyVersion} recorded`;
   const snapshot = data.snapshot as unknown as StrategySnapshot;
-  const setup = controllerSetup(state.config);
-  if (snapshot.strategy !== setup.strategy || snapshot.seed !== state.seed) return 'another strategy or seed';
-  // The configuration a fresh controller of this experiment has, as its own snapshot writes it.
-  const expected = createStrategy(setup.strategy, state.seed, setup.controller).snapshot().config;
-  if (JSON.stringify(snapshot.config) !== JSON.stringify(expected))
-    return "another controller configuration than the experiment's";
+  if (snapshot.strategy !== expected.strategy || snapshot.seed !== expected.seed) return 'another strategy or seed';
+  if (JSON.stringify(snapshot.config) !== expected.config) return "another controller configuration than the experiment's";
   let strategy: SearchStrategy;
   try {
     strategy = restoreStrategy(snapshot);

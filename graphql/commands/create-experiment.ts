@@ -7,7 +7,7 @@ import { SearchConfigError, validateSearchConfig, type SearchConfig } from '../.
 import type { GraphqlContext } from '../context.ts';
 import { badInput, isId, quote } from '../resolvers/input.ts';
 import { authorize } from './authorize.ts';
-import { experimentAsWritten } from './stop-experiment.ts';
+import { experimentAsWritten } from './experiment-as-written.ts';
 
 export interface CreateExperimentInput {
   id?: string | null;

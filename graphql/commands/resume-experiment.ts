@@ -3,7 +3,7 @@ import { loadExperiment, UnknownExperimentError } from '../../core/runtime/contr
 import type { GraphqlContext } from '../context.ts';
 import { badInput, isId, quote } from '../resolvers/input.ts';
 import { authorize } from './authorize.ts';
-import { experimentAsWritten } from './stop-experiment.ts';
+import { experimentAsWritten } from './experiment-as-written.ts';
 
 /**
  * `Mutation.resumeExperiment`: runs the experiment's controller in this server, as

@@ -1,12 +1,13 @@
 import { eventMetadata } from '../../core/events/metadata.ts';
 import { experimentStream } from '../../core/events/streams.ts';
-import { getExperiment, type Experiment } from '../../core/projections/queries.ts';
+import type { Experiment } from '../../core/projections/queries.ts';
 import { decideStop } from '../../core/runtime/decide-stop.ts';
 import { foldEvent, type ExperimentState } from '../../core/runtime/experiment-state.ts';
 import { DuplicateEventIdError, WrongExpectedVersionError } from '../../core/store/errors.ts';
 import type { GraphqlContext } from '../context.ts';
 import { badInput, isId, quote } from '../resolvers/input.ts';
 import { authorize } from './authorize.ts';
+import { experimentAsWritten } from './experiment-as-written.ts';
 
 /** `Mutation.stopExperiment`: appends ExperimentStopped; the experiment's controller, wherever it runs, stops on reading it. */
 export async function stopExperiment(context: GraphqlContext, id: string): Promise<Experiment> {
@@ -33,12 +34,4 @@ export async function stopExperiment(context: GraphqlContext, id: string): Promi
     }
   }
   return experimentAsWritten(context, id);
-}
-
-/** The experiment once the read models show this request's own event (or as they stand after a short wait). */
-export async function experimentAsWritten(context: GraphqlContext, id: string): Promise<Experiment> {
-  await context.services.readModelsCaughtUp?.();
-  const experiment = await getExperiment(context.services.db, id);
-  if (!experiment) throw badInput(`no experiment ${quote(id)} in this store`, 'NOT_FOUND');
-  return experiment;
 }

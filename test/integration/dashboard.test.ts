@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,13 +20,10 @@ import type { GraphqlServer } from '../../graphql/server.ts';
 import { OP_LABELS } from '../../graphql/dashboard/cell-layout.js';
 import { SyntheticTrainer } from '../../plugins/trainers/synthetic/synthetic-trainer.ts';
 import { simulateExperiment } from '../support/simulate.ts';
+import { launchChromium, NO_CHROMIUM } from '../support/chromium.ts';
 
-// The page is checked in a real browser: Debian's chromium, driven by playwright-core (no
-// browser download). CI installs the package; without it this suite says why it skipped.
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
+// The page is checked in a real browser (test/support/chromium.ts).
+const skip = NO_CHROMIUM;
 /** NASNET_SCREENSHOT=1 rewrites docs/dashboard.png (the README's picture); CI leaves the repository alone. */
 const SCREENSHOT =
   process.env.NASNET_SCREENSHOT === '1' ? fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) : null;
@@ -71,9 +67,7 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
 
   before(async () => {
     // The browser starts while the search runs: two processes, two cores.
-    const { chromium } = await import('playwright-core');
-    const launching = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
-    launching.catch(() => {});
+    const launching = launchChromium();
     dir = await mkdtemp(join(tmpdir(), 'nasnet-dashboard-'));
     const path = join(dir, 'store.db');
     store = await openSqliteStore(path);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +12,10 @@ import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../core/store/sqlite/sqlite-store.ts';
 import type { GraphqlServer } from '../../graphql/server.ts';
 import { testSearchConfig } from '../support/search-config.ts';
+import { launchChromium, NO_CHROMIUM } from '../support/chromium.ts';
 
-// As in dashboard.test.ts: Debian's chromium driven by playwright-core; without it this suite says why it skipped.
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium; .ci/run installs it)`;
+// The page is checked in a real browser (test/support/chromium.ts).
+const skip = NO_CHROMIUM;
 
 const EXPERIMENT = 'offline';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost']);
@@ -40,9 +37,7 @@ describe('GraphiQL in a browser without a network', { skip, timeout: 60_000 }, (
   const pageErrors: string[] = [];
 
   before(async () => {
-    const { chromium } = await import('playwright-core');
-    const launching = chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
-    launching.catch(() => {});
+    const launching = launchChromium();
     dir = await mkdtemp(join(tmpdir(), 'nasnet-graphiql-browser-'));
     const path = join(dir, 'store.db');
     store = await openSqliteStore(path);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { experimentsPage, type ExperimentOrder } from '../../core/projections/experiment-pages.ts';
-import { SAMPLE_STATUSES, type SampleStatus } from '../../core/projections/read-model-tables.ts';
+import { SAMPLE_STATUSES, type RewardSource, type SampleStatus } from '../../core/projections/read-model-tables.ts';
 import {
   InvalidCursorError,
   SAMPLE_ORDERS,
@@ -27,6 +27,8 @@ interface Row {
   policyVersion: number;
   cellHash: string;
   finishedAt: string | null;
+  /** Default: `trained` when there is a reward. */
+  source?: RewardSource;
 }
 
 // Few distinct values, so that ties (the hard part of keyset paging) are common.
@@ -66,7 +68,7 @@ async function insert(rows: Row[]): Promise<string> {
         row.cellHash,
         row.status,
         row.reward,
-        row.reward === null ? null : 'trained',
+        row.reward === null ? null : (row.source ?? 'trained'),
         row.finishedAt,
       ],
     );
@@ -277,22 +279,17 @@ describe('reward curve points', () => {
         ),
         fc.option(fc.integer({ min: 2, max: 12 }), { nil: null }),
         async (drawn, maxPoints) => {
-          const experimentId = `e${experimentCount++}`;
-          for (const [index, row] of drawn.entries()) {
-            await db.run(
-              `INSERT INTO rm_samples (sample_id, experiment_id, idx, policy_version, cell_hash, genotype, actions, log_prob, entropy,
-                 status, reward, reward_source, reused_from, sampled_at, finished_at)
-               VALUES (?, ?, ?, 0, 'aa', '{}', '[]', 0, 0, ?, ?, ?, NULL, '2026-01-01T00:00:00.000Z', NULL)`,
-              [
-                `${experimentId}-${index}`,
-                experimentId,
-                index,
-                row === null ? 'sampled' : row.failure ? 'failed' : 'completed',
-                row === null ? null : row.reward / 20,
-                row === null ? null : row.failure ? 'failure' : 'trained',
-              ],
-            );
-          }
+          const experimentId = await insert(
+            drawn.map((row, index) => ({
+              index,
+              reward: row === null ? null : row.reward / 20,
+              status: row === null ? 'sampled' : row.failure ? 'failed' : 'completed',
+              source: row?.failure ? 'failure' : 'trained',
+              policyVersion: 0,
+              cellHash: 'aa',
+              finishedAt: null,
+            })),
+          );
           let best: number | null = null;
           const full = drawn.flatMap((row, index) => {
             if (row === null) return [];
