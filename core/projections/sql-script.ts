@@ -26,8 +26,8 @@ export function literal(value: SqlValue): string {
   if (typeof value === 'string') return stringLiteral(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new RangeError(`a SQL literal cannot be ${value}`);
-    // Integers as integers (a bound JS integer binds as one); other numbers exactly, as below.
-    return Number.isSafeInteger(value) ? value.toFixed(0) : exactReal(value);
+    // The sqlite3 binding binds a number as an INTEGER only within 32 bits, any other as a REAL.
+    return Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 ? value.toFixed(0) : exactReal(value);
   }
   // (The sqlite3 binding binds a bigint as NULL; nothing here passes one, and a literal keeps its value.)
   if (typeof value === 'bigint') {
