@@ -1,5 +1,5 @@
 import type { EventOfType, RecordedEvent } from '../events/event.ts';
-import { sql, type RowChange, type RowValues } from './row-change.ts';
+import type { ReadModelView, RowPut, TransferRow } from './read-model-view.ts';
 import { completedColumns } from './shared-changes.ts';
 
 /** The types written to transfer-<transferId> streams. */
@@ -7,50 +7,62 @@ export const TRANSFER_EVENT_TYPES = ['TransferRequested', 'TransferProgressed', 
 
 export type TransferEvent = RecordedEvent<EventOfType<(typeof TRANSFER_EVENT_TYPES)[number]>>;
 
-/** The rows a transfer-stream event changes: always its transfer's one row. */
-export function projectTransferEvent(event: TransferEvent): RowChange[] {
+/** The rows a transfer-stream event writes: at most its transfer's one row. */
+export function projectTransferEvent(view: ReadModelView, event: TransferEvent): RowPut[] {
   const at = event.metadata.timestamp;
   switch (event.type) {
     case 'TransferRequested': {
       const d = event.data;
-      return [
-        {
-          op: 'insert',
-          table: 'rm_transfers',
-          row: {
-            transfer_id: d.transferId,
-            source: d.source,
-            genotype: JSON.stringify(d.genotype),
-            n: d.N,
-            f: d.F,
-            dataset: d.dataset,
-            config: JSON.stringify(d.config),
-            status: 'requested',
-            requested_at: at,
-          },
-        },
-      ];
+      if (view.transfer(d.transferId)) return [];
+      const row: TransferRow = {
+        transfer_id: d.transferId,
+        source: d.source,
+        genotype: JSON.stringify(d.genotype),
+        n: d.N,
+        f: d.F,
+        dataset: d.dataset,
+        config: JSON.stringify(d.config),
+        status: 'requested',
+        last_epoch: null,
+        epochs: null,
+        validation_accuracy: null,
+        test_accuracy: null,
+        loss: null,
+        params: null,
+        mult_adds: null,
+        seconds: null,
+        images_per_sec: null,
+        backend: null,
+        error: null,
+        retryable: null,
+        requested_at: at,
+        finished_at: null,
+      };
+      return [{ table: 'rm_transfers', row }];
     }
     case 'TransferProgressed': {
       const d = event.data;
-      const set = {
-        status: sql("CASE WHEN status = 'requested' THEN 'training' ELSE status END"),
+      return changeTransfer(view, d.transferId, (t) => ({
+        status: t.status === 'requested' ? 'training' : t.status,
         last_epoch: d.epoch,
         epochs: d.epochs,
-      };
-      return [updateTransfer(d.transferId, set)];
+      }));
     }
     case 'TransferCompleted':
-      return [updateTransfer(event.data.transferId, completedColumns(event.data, at))];
+      return changeTransfer(view, event.data.transferId, () => completedColumns(event.data, at));
     case 'TransferFailed': {
       const d = event.data;
-      return [
-        updateTransfer(d.transferId, { status: 'failed', error: d.reason, retryable: d.retryable ? 1 : 0, finished_at: at }),
-      ];
+      return changeTransfer(view, d.transferId, () => ({
+        status: 'failed',
+        error: d.reason,
+        retryable: d.retryable ? 1 : 0,
+        finished_at: at,
+      }));
     }
   }
 }
 
-function updateTransfer(transferId: string, set: RowValues<'rm_transfers'>): RowChange {
-  return { op: 'update', table: 'rm_transfers', key: { transfer_id: transferId }, set };
+function changeTransfer(view: ReadModelView, transferId: string, change: (row: TransferRow) => Partial<TransferRow>): RowPut[] {
+  const row = view.transfer(transferId);
+  return row ? [{ table: 'rm_transfers', row: { ...row, ...change(row) } }] : [];
 }

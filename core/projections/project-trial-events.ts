@@ -1,6 +1,6 @@
 import type { EventOfType, RecordedEvent } from '../events/event.ts';
 import type { RewardSource, SampleStatus } from './read-model-tables.ts';
-import { sql, type RowChange, type SqlExpression, type UpdateChange } from './row-change.ts';
+import { isBetterCell, type BestCellRow, type ReadModelView, type RowPut, type TrialRow } from './read-model-view.ts';
 import { completedColumns, touchExperiment } from './shared-changes.ts';
 
 /** The types written to trial-<sampleId> streams. */
@@ -15,22 +15,22 @@ export const TRIAL_EVENT_TYPES = [
 
 export type TrialEvent = RecordedEvent<EventOfType<(typeof TRIAL_EVENT_TYPES)[number]>>;
 
-/** The rows a trial-stream event changes, in the order they must be applied. */
-export function projectTrialEvent(event: TrialEvent): RowChange[] {
+/** The rows a trial-stream event writes. */
+export function projectTrialEvent(view: ReadModelView, event: TrialEvent): RowPut[] {
   const at = event.metadata.timestamp;
   switch (event.type) {
     case 'TrialClaimed':
-      return trialClaimed(event.data, at);
+      return trialClaimed(view, event.data, at);
     case 'TrialReleased':
-      return trialReleased(event.data, at);
+      return trialReleased(view, event.data, at);
     case 'TrainingProgressed':
-      return trainingProgressed(event.data, at);
+      return trainingProgressed(view, event.data, at);
     case 'TrainingCompleted':
-      return trainingCompleted(event.data, at);
+      return trainingCompleted(view, event.data, at);
     case 'TrainingFailed':
-      return trainingFailed(event.data, at);
+      return trainingFailed(view, event.data, at);
     case 'RewardReported':
-      return rewardReported(event.data, at);
+      return rewardReported(view, event.data, at);
   }
 }
 
@@ -40,32 +40,56 @@ const SAMPLE_STATUS_FOR_SOURCE: Record<RewardSource, SampleStatus> = {
   failure: 'failed',
 };
 
+const OPEN: ReadonlySet<string> = new Set(['claimed', 'training']);
+
+interface TrialKey {
+  sampleId: string;
+  attempt: number;
+  experimentId: string;
+}
+
 /**
  * A trial event moves its sample's status only while no reward is in (the reward is the
  * sample's last word) and only from the newest attempt: a late event of an attempt that
  * lost its lease must not drag the sample back.
  */
-function sampleFollowsTrial(sampleIdValue: string, attempt: number): SqlExpression {
-  return sql(
-    'reward_source IS NULL AND NOT EXISTS (SELECT 1 FROM rm_trials t WHERE t.sample_id = ? AND t.attempt > ?)',
-    sampleIdValue,
-    attempt,
-  );
+function sampleStatus(view: ReadModelView, { sampleId, attempt }: TrialKey, status: SampleStatus): RowPut[] {
+  const sample = view.sample(sampleId);
+  if (!sample || sample.status === status || sample.reward_source !== null) return [];
+  if (view.trials(sampleId).some((t) => t.attempt > attempt)) return [];
+  return [{ table: 'rm_samples', row: { ...sample, status } }];
 }
 
-/** Every epoch's progress repeats `training`: a row already there is left unwritten (a 1 KB row and an index entry). */
-function sampleStatus(sampleIdValue: string, attempt: number, status: SampleStatus): UpdateChange<'rm_samples'> {
-  const follows = sampleFollowsTrial(sampleIdValue, attempt);
-  return {
-    op: 'update',
-    table: 'rm_samples',
-    key: { sample_id: sampleIdValue },
-    set: { status },
-    where: sql(`status <> ? AND ${follows.sql}`, status, ...follows.params),
+/** The attempt's row with `change` applied, or a new row made of it. */
+function putTrial(view: ReadModelView, key: TrialKey, change: (row: TrialRow | undefined) => Partial<TrialRow>): RowPut {
+  const row = view.trials(key.sampleId).find((t) => t.attempt === key.attempt);
+  const base: TrialRow = row ?? {
+    sample_id: key.sampleId,
+    attempt: key.attempt,
+    experiment_id: key.experimentId,
+    worker_id: null,
+    plugin: null,
+    backend: null,
+    status: 'claimed',
+    lease_deadline: null,
+    validation_accuracy: null,
+    test_accuracy: null,
+    loss: null,
+    params: null,
+    mult_adds: null,
+    seconds: null,
+    images_per_sec: null,
+    error: null,
+    retryable: null,
+    claimed_at: null,
+    finished_at: null,
+    last_epoch: null,
+    epochs: null,
   };
+  return { table: 'rm_trials', row: { ...base, ...change(row) } };
 }
 
-function trialClaimed(d: EventOfType<'TrialClaimed'>['data'], at: string): RowChange[] {
+function trialClaimed(view: ReadModelView, d: EventOfType<'TrialClaimed'>['data'], at: string): RowPut[] {
   const claim = {
     worker_id: d.workerId,
     plugin: d.plugin,
@@ -74,163 +98,100 @@ function trialClaimed(d: EventOfType<'TrialClaimed'>['data'], at: string): RowCh
     lease_deadline: d.leaseDeadline,
     claimed_at: at,
   } as const;
-  const changes: RowChange[] = [];
-  if (d.attempt > 1) {
-    // A claim on a later attempt takes over from earlier ones still open: their lease ran out.
-    changes.push({
-      op: 'update',
-      table: 'rm_trials',
-      key: { sample_id: d.sampleId },
-      set: { status: 'released', finished_at: at },
-      where: sql("attempt < ? AND status IN ('claimed', 'training')", d.attempt),
-    });
-  }
-  changes.push(
-    {
-      op: 'upsert',
-      table: 'rm_trials',
-      conflictKey: ['sample_id', 'attempt'],
-      row: { sample_id: d.sampleId, attempt: d.attempt, experiment_id: d.experimentId, ...claim },
-      onConflict: claim,
-    },
-    sampleStatus(d.sampleId, d.attempt, 'claimed'),
-  );
-  return changes;
+  // A claim on a later attempt takes over from earlier ones still open: their lease ran out.
+  const takenOver: RowPut[] = view
+    .trials(d.sampleId)
+    .filter((t) => t.attempt < d.attempt && OPEN.has(t.status))
+    .map((t) => ({ table: 'rm_trials', row: { ...t, status: 'released', finished_at: at } }));
+  return [...takenOver, putTrial(view, d, () => claim), ...sampleStatus(view, d, 'claimed')];
 }
 
-function trialReleased(d: EventOfType<'TrialReleased'>['data'], at: string): RowChange[] {
-  return [
-    {
-      op: 'update',
-      table: 'rm_trials',
-      key: { sample_id: d.sampleId, attempt: d.attempt },
-      set: { status: 'released', finished_at: at },
-      where: sql("status IN ('claimed', 'training')"),
-    },
-    // Back in the queue for another worker.
-    sampleStatus(d.sampleId, d.attempt, 'sampled'),
-  ];
+function trialReleased(view: ReadModelView, d: EventOfType<'TrialReleased'>['data'], at: string): RowPut[] {
+  const trial = view.trials(d.sampleId).find((t) => t.attempt === d.attempt);
+  const released: RowPut[] =
+    trial && OPEN.has(trial.status) ? [{ table: 'rm_trials', row: { ...trial, status: 'released', finished_at: at } }] : [];
+  // Back in the queue for another worker.
+  return [...released, ...sampleStatus(view, d, 'sampled')];
 }
 
-function trainingProgressed(d: EventOfType<'TrainingProgressed'>['data'], at: string): RowChange[] {
-  const progress = { last_epoch: d.epoch, epochs: d.epochs } as const;
-  return [
-    {
-      op: 'upsert',
-      table: 'rm_trials',
-      conflictKey: ['sample_id', 'attempt'],
-      row: { sample_id: d.sampleId, attempt: d.attempt, experiment_id: d.experimentId, status: 'training', ...progress },
-      onConflict: { status: sql("CASE WHEN status = 'claimed' THEN 'training' ELSE status END"), ...progress },
-    },
-    sampleStatus(d.sampleId, d.attempt, 'training'),
-    ...epochMetrics(d, at),
-  ];
+function trainingProgressed(view: ReadModelView, d: EventOfType<'TrainingProgressed'>['data'], at: string): RowPut[] {
+  const progress = { last_epoch: d.epoch, epochs: d.epochs };
+  const trial = putTrial(view, d, (row) => ({
+    status: !row ? 'training' : row.status === 'claimed' ? 'training' : row.status,
+    ...progress,
+  }));
+  return [trial, ...sampleStatus(view, d, 'training'), ...epochMetrics(view, d, at)];
 }
 
 /** Epoch 0 is a heartbeat before the first epoch; a later heartbeat's empty metrics never replace measured ones. */
-function epochMetrics(d: EventOfType<'TrainingProgressed'>['data'], at: string): RowChange[] {
+function epochMetrics(view: ReadModelView, d: EventOfType<'TrainingProgressed'>['data'], at: string): RowPut[] {
   if (d.epoch < 1) return [];
   const metrics = JSON.stringify(d.metrics);
-  return [
-    {
-      op: 'upsert',
-      table: 'rm_trial_epochs',
-      conflictKey: ['sample_id', 'attempt', 'epoch'],
-      row: {
-        sample_id: d.sampleId,
-        attempt: d.attempt,
-        epoch: d.epoch,
-        experiment_id: d.experimentId,
-        epochs: d.epochs,
-        metrics,
-        at,
-      },
-      onConflict: { metrics, at },
-      onConflictWhere: sql("metrics = '{}'"),
-    },
-  ];
+  const row = view.trialEpoch(d.sampleId, d.attempt, d.epoch);
+  if (row && row.metrics !== '{}') return [];
+  const base = row ?? {
+    sample_id: d.sampleId,
+    attempt: d.attempt,
+    epoch: d.epoch,
+    experiment_id: d.experimentId,
+    epochs: d.epochs,
+  };
+  return [{ table: 'rm_trial_epochs', row: { ...base, metrics, at } }];
 }
 
-function trainingCompleted(d: EventOfType<'TrainingCompleted'>['data'], at: string): RowChange[] {
+function trainingCompleted(view: ReadModelView, d: EventOfType<'TrainingCompleted'>['data'], at: string): RowPut[] {
   const result = completedColumns(d, at);
-  return [
-    {
-      op: 'upsert',
-      table: 'rm_trials',
-      conflictKey: ['sample_id', 'attempt'],
-      row: { sample_id: d.sampleId, attempt: d.attempt, experiment_id: d.experimentId, ...result },
-      onConflict: result,
-    },
-    sampleStatus(d.sampleId, d.attempt, 'completed'),
-  ];
+  return [putTrial(view, d, () => result), ...sampleStatus(view, d, 'completed')];
 }
 
-function trainingFailed(d: EventOfType<'TrainingFailed'>['data'], at: string): RowChange[] {
+function trainingFailed(view: ReadModelView, d: EventOfType<'TrainingFailed'>['data'], at: string): RowPut[] {
   const failure = { status: 'failed', error: d.reason, retryable: d.retryable ? 1 : 0, finished_at: at } as const;
-  const changes: RowChange[] = [
-    {
-      op: 'upsert',
-      table: 'rm_trials',
-      conflictKey: ['sample_id', 'attempt'],
-      row: { sample_id: d.sampleId, attempt: d.attempt, experiment_id: d.experimentId, ...failure },
-      onConflict: failure,
-    },
-  ];
   // A retryable failure leaves the sample where it was: another attempt follows.
-  if (!d.retryable) changes.push(sampleStatus(d.sampleId, d.attempt, 'failed'));
-  return changes;
+  return [putTrial(view, d, () => failure), ...(d.retryable ? [] : sampleStatus(view, d, 'failed'))];
 }
 
-function rewardReported(d: EventOfType<'RewardReported'>['data'], at: string): RowChange[] {
+function rewardReported(view: ReadModelView, d: EventOfType<'RewardReported'>['data'], at: string): RowPut[] {
   const source: RewardSource = d.source;
-  const changes: RowChange[] = [
-    {
-      op: 'update',
-      table: 'rm_samples',
-      key: { sample_id: d.sampleId },
-      set: {
-        reward: d.reward,
-        reward_source: source,
-        reused_from: d.reusedFromSampleId,
-        status: SAMPLE_STATUS_FOR_SOURCE[source],
-        finished_at: at,
-      },
-    },
-  ];
-  if (source === 'failure') {
-    changes.push(touchExperiment(d.experimentId, at, { failed_count: sql('failed_count + 1') }));
-    return changes;
+  const sample = view.sample(d.sampleId);
+  const puts: RowPut[] = [];
+  if (sample) {
+    const row = {
+      ...sample,
+      reward: d.reward,
+      reward_source: source,
+      reused_from: d.reusedFromSampleId,
+      status: SAMPLE_STATUS_FOR_SOURCE[source],
+      finished_at: at,
+    };
+    puts.push({ table: 'rm_samples', row });
   }
-  const ofSample = (column: 'cell_hash' | 'idx') => sql(`(SELECT ${column} FROM rm_samples WHERE sample_id = ?)`, d.sampleId);
-  changes.push(
-    {
-      op: 'upsert',
-      table: 'rm_best_cells',
-      conflictKey: ['experiment_id', 'cell_hash'],
-      row: {
-        experiment_id: d.experimentId,
-        cell_hash: ofSample('cell_hash'),
-        sample_id: d.sampleId,
-        reward: d.reward,
-        idx: ofSample('idx'),
-      },
-      onConflict: { sample_id: sql('excluded.sample_id'), reward: sql('excluded.reward'), idx: sql('excluded.idx') },
-      onConflictWhere: sql('excluded.reward > reward OR (excluded.reward = reward AND excluded.idx < idx)'),
-      // Without its ArchitectureSampled the sample has no cell hash to file it under.
-      insertWhere: sql('EXISTS (SELECT 1 FROM rm_samples WHERE sample_id = ?)', d.sampleId),
-    },
-    // The experiment's best is the best cell's sample, by the same rule (ties to the lowest index).
-    touchExperiment(d.experimentId, at, {
-      completed_count: sql('completed_count + 1'),
-      best_reward: sql(
-        '(SELECT b.reward FROM rm_best_cells b WHERE b.experiment_id = ? ORDER BY b.reward DESC, b.idx LIMIT 1)',
-        d.experimentId,
-      ),
-      best_sample_id: sql(
-        '(SELECT b.sample_id FROM rm_best_cells b WHERE b.experiment_id = ? ORDER BY b.reward DESC, b.idx LIMIT 1)',
-        d.experimentId,
-      ),
-    }),
+  if (source === 'failure') {
+    puts.push(...touchExperiment(view, d.experimentId, at, (e) => ({ failed_count: e.failed_count + 1 })));
+    return puts;
+  }
+  // A sample without its ArchitectureSampled has no cell hash to file it under.
+  const cell = sample ? bestCell(view, d, sample.cell_hash, sample.idx) : undefined;
+  if (cell) puts.push({ table: 'rm_best_cells', row: cell });
+  // The experiment's best is the best cell's sample, by the same rule (ties to the lowest index).
+  const before = view.topCell(d.experimentId);
+  const top = cell && isBetterCell(cell, before) ? cell : before;
+  puts.push(
+    ...touchExperiment(view, d.experimentId, at, (e) => ({
+      completed_count: e.completed_count + 1,
+      best_reward: top?.reward ?? null,
+      best_sample_id: top?.sample_id ?? null,
+    })),
   );
-  return changes;
+  return puts;
+}
+
+/** The sample's cell row if the sample is now the cell's best, else undefined. */
+function bestCell(
+  view: ReadModelView,
+  d: EventOfType<'RewardReported'>['data'],
+  cellHash: string,
+  idx: number,
+): BestCellRow | undefined {
+  const candidate = { experiment_id: d.experimentId, cell_hash: cellHash, sample_id: d.sampleId, reward: d.reward, idx };
+  return isBetterCell(candidate, view.bestCell(d.experimentId, cellHash)) ? candidate : undefined;
 }

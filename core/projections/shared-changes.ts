@@ -1,15 +1,17 @@
 import type { EventOfType } from '../events/event.ts';
-import type { RowValues, UpdateChange } from './row-change.ts';
+import type { ExperimentRow, ReadModelView, RowPut } from './read-model-view.ts';
 
 /** Changes that events of more than one stream make. */
 
-/** Sets columns of an experiment's row and moves its `updated_at` to the event's time. */
+/** Changes an experiment's row (when it has one) and moves its `updated_at` to the event's time. */
 export function touchExperiment(
+  view: ReadModelView,
   experimentId: string,
   at: string,
-  set: RowValues<'rm_experiments'>,
-): UpdateChange<'rm_experiments'> {
-  return { op: 'update', table: 'rm_experiments', key: { id: experimentId }, set: { ...set, updated_at: at } };
+  change: (row: ExperimentRow) => Partial<ExperimentRow>,
+): RowPut[] {
+  const row = view.experiment(experimentId);
+  return row ? [{ table: 'rm_experiments', row: { ...row, ...change(row), updated_at: at } }] : [];
 }
 
 /** The columns a finished training fills, for trials and transfers alike (their events share these fields). */

@@ -1,26 +1,12 @@
 import type { SqlValue } from '../store/sqlite/connection.ts';
 
 /**
- * A statement with its parameters written in as SQL literals, so that many statements run
- * as one script: the sqlite3 binding costs ~40 µs per call (a thread-pool round trip) while
- * SQLite parses and runs a small upsert in ~3 µs, and a projector batch runs thousands.
- * Strings are quoted (a NUL, which would end the script's text, as a hex blob instead) and
- * numbers written as exact binary fractions, so a value stores exactly as it would through a
- * bound parameter.
+ * A value as an SQL literal, so that a batch's rows run as one script (row-writes.ts): the
+ * sqlite3 binding costs ~40 µs per call (a thread-pool round trip) while SQLite parses and
+ * runs a row of a multi-row INSERT in a few µs. Strings are quoted (a NUL, which would end
+ * the script's text, as a hex blob instead) and numbers written as exact binary fractions,
+ * so a value stores exactly as it would through a bound parameter.
  */
-export function inlineStatement(sql: string, params: readonly SqlValue[]): string {
-  let next = 0;
-  const fill = (): string => {
-    if (next >= params.length) throw new RangeError(`more placeholders than parameters in: ${sql}`);
-    return literal(params[next++]!);
-  };
-  // Between single quotes is SQL text of the statement's own (e.g. 'claimed'), never a placeholder.
-  const pieces = sql.split("'");
-  for (let i = 0; i < pieces.length; i += 2) pieces[i] = pieces[i]!.replace(/\?/g, fill);
-  if (next !== params.length) throw new RangeError(`${params.length} parameters for ${next} placeholders in: ${sql}`);
-  return pieces.join("'");
-}
-
 export function literal(value: SqlValue): string {
   if (value === null) return 'NULL';
   if (typeof value === 'string') return stringLiteral(value);
@@ -56,10 +42,12 @@ function exactReal(value: number): string {
   }
   let text = `CAST(${m.toFixed(0)} AS REAL)`;
   const operator = e < 0 ? '/' : '*';
-  for (let left = Math.abs(e); left > 0; left -= 62)
-    text = `(${text} ${operator} ${(2n ** BigInt(Math.min(left, 62))).toString()})`;
+  for (let left = Math.abs(e); left > 0; left -= 62) text = `(${text} ${operator} ${POWERS_OF_TWO[Math.min(left, 62)]})`;
   return text;
 }
+
+/** 2^0 … 2^62 as decimal text: a batch writes thousands of reals. */
+const POWERS_OF_TWO = Array.from({ length: 63 }, (_, k) => (2n ** BigInt(k)).toString());
 
 /**
  * SQL quotes, its one escape (a doubled quote) applied; a string with a NUL, which would end

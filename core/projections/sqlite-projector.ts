@@ -15,19 +15,24 @@ import {
 } from 'rxjs';
 import type { RecordedEvent } from '../events/event.ts';
 import type { EventStore } from '../store/port.ts';
-import { SqliteConnection, isSqliteError, type SqlValue } from '../store/sqlite/connection.ts';
+import { SqliteConnection, isSqliteError } from '../store/sqlite/connection.ts';
 import { loadMigrations, migrate } from '../store/sqlite/migrate.ts';
-import { inlineStatement } from './sql-script.ts';
-import { TRIAL_STREAM_PREFIX } from '../events/streams.ts';
-import { projectEvent } from './read-model-changes.ts';
+import { ProjectionError } from './projection-error.ts';
+import { readAhead } from './read-ahead.ts';
+import { literal } from './sql-script.ts';
 import { READ_MODEL_TABLES } from './read-model-tables.ts';
-import { isSqlExpression, type ColumnValue, type RowChange, type SqlExpression } from './row-change.ts';
+import { RowCache } from './row-cache.ts';
+
+export { ProjectionError };
 
 /** The checkpoint row of the read models in rm_checkpoints. */
 export const READ_MODELS_PROJECTION = 'read_models';
 
-/** Events per transaction: large enough to amortise the commit, small enough to keep the write lock briefly. */
-export const DEFAULT_BATCH_SIZE = 500;
+/**
+ * Events per transaction: large enough to amortise the commit and fold a sample's events
+ * into one write of its row, small enough to keep the write lock briefly (~60 ms at 2000).
+ */
+export const DEFAULT_BATCH_SIZE = 2000;
 
 const BUSY_TIMEOUT_MS = 5_000;
 /** How long applyEvents keeps retrying a busy database after SQLite's own busy timeout gave up. */
@@ -61,6 +66,12 @@ export async function openReadModels(path: string): Promise<SqliteConnection> {
     const migrations = await loadMigrations();
     await waitOutBusy(() => db.exec('PRAGMA journal_mode = WAL'));
     await db.exec('PRAGMA synchronous = NORMAL');
+    // A catch-up batch writes megabytes: checkpointing the WAL at SQLite's default of 4 MB
+    // did it on nearly every commit (a fifth of a replay's time); 40 MB keeps it occasional.
+    await db.exec('PRAGMA wal_autocheckpoint = 10000');
+    // A batch's inserts land all over the cell-hash indexes: with SQLite's default 2 MB page
+    // cache, a read model past a few hundred thousand events kept re-reading its pages.
+    await db.exec('PRAGMA cache_size = -131072');
     await waitOutBusy(() => migrate(db, path, migrations));
     return db;
   } catch (error) {
@@ -83,8 +94,17 @@ export interface ApplyOptions {
    * models were rebuilt since: CheckpointMovedBackError, nothing applied.
    */
   after?: bigint;
-  /** compileBatch of the events, made beforehand (catchUp compiles a batch while the one before is written). */
-  compiled?: readonly string[];
+  /**
+   * The batch's script, compiled beforehand over rows as of `basis` (catchUp compiles a
+   * batch while the one before is written). Used only if the checkpoint is still at `basis`;
+   * otherwise the batch is compiled again over the rows the database holds.
+   */
+  compiled?: CompiledBatch;
+}
+
+export interface CompiledBatch {
+  readonly basis: bigint;
+  readonly script: string;
 }
 
 /**
@@ -93,33 +113,89 @@ export interface ApplyOptions {
  * so any number of processes may project into the same file and each event lands once.
  * Returns the checkpoint after the transaction.
  */
-export function applyEvents(db: SqliteConnection, events: readonly RecordedEvent[], options: ApplyOptions = {}): Promise<bigint> {
+export async function applyEvents(
+  db: SqliteConnection,
+  events: readonly RecordedEvent[],
+  options: ApplyOptions = {},
+): Promise<bigint> {
+  return (await applyBatch(db, events, options)).position;
+}
+
+/** applyEvents, also saying whether the precompiled script was the one applied. */
+function applyBatch(
+  db: SqliteConnection,
+  events: readonly RecordedEvent[],
+  options: ApplyOptions,
+): Promise<{ position: bigint; precompiled: boolean }> {
   return exclusively(db, () =>
     waitOutBusy(async () => {
-      await db.exec('BEGIN IMMEDIATE');
-      try {
-        const checkpoint = await readCheckpoint(db);
-        if (options.after !== undefined && checkpoint < options.after)
-          throw new CheckpointMovedBackError(checkpoint, options.after);
-        const compiled = options.compiled ?? compileBatch(events);
-        const fresh = events.flatMap((event, i) => (event.position > checkpoint ? [{ event, script: compiled[i]! }] : []));
-        await applyAll(db, fresh);
-        const last = fresh.at(-1)?.event.position ?? checkpoint;
-        if (last > checkpoint) {
-          await db.allPrepared(
-            'INSERT INTO rm_checkpoints (projection, position) VALUES (?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position',
-            [READ_MODELS_PROJECTION, last.toString()],
-          );
-        }
-        await db.exec('COMMIT');
-        return last;
-      } catch (error) {
-        await db.exec('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      const last = events.at(-1)?.position;
+      if (options.compiled && last !== undefined && (await applyCompiled(db, options.compiled, last)))
+        return { position: last, precompiled: true };
+      return { position: await applyCarefully(db, events, options.after), precompiled: false };
     }),
   );
 }
+
+/**
+ * The whole transaction of a precompiled batch as one call into SQLite: guard, rows,
+ * checkpoint, commit. A transaction of several calls waits between them for JavaScript,
+ * which is folding the next batch meanwhile; one call keeps SQLite busy. False, with nothing
+ * applied, when the checkpoint is no longer the batch's basis or a row cannot be written:
+ * applyCarefully then finds out which, and names the event at fault.
+ */
+async function applyCompiled(db: SqliteConnection, compiled: CompiledBatch, last: bigint): Promise<boolean> {
+  try {
+    await db.exec(`BEGIN IMMEDIATE;\n${checkpointGuard(compiled.basis)}${compiled.script}${checkpointAdvance(last)}COMMIT;`);
+    return true;
+  } catch (error) {
+    await db.exec('ROLLBACK').catch(() => undefined);
+    if (isBusy(error)) throw error;
+    return false;
+  }
+}
+
+/** Fails the script (a CHECK constraint) unless the checkpoint is at `basis`. */
+function checkpointGuard(basis: bigint): string {
+  return (
+    'CREATE TEMP TABLE IF NOT EXISTS checkpoint_guard (at_basis INTEGER NOT NULL CHECK (at_basis));\n' +
+    `INSERT INTO temp.checkpoint_guard (at_basis) SELECT coalesce((SELECT position FROM rm_checkpoints WHERE projection = ${literal(READ_MODELS_PROJECTION)}), '0') = ${literal(basis.toString())};\n` +
+    'DELETE FROM temp.checkpoint_guard;\n'
+  );
+}
+
+function checkpointAdvance(last: bigint): string {
+  return `INSERT INTO rm_checkpoints (projection, position) VALUES (${literal(READ_MODELS_PROJECTION)}, ${literal(last.toString())}) ON CONFLICT (projection) DO UPDATE SET position = excluded.position;\n`;
+}
+
+/**
+ * The batch in a transaction of its own steps: the checkpoint read inside it, the events at
+ * or below it skipped, the rest folded over the rows the database holds, each event named if
+ * its rows cannot be written. Returns the checkpoint after the transaction.
+ */
+async function applyCarefully(
+  db: SqliteConnection,
+  events: readonly RecordedEvent[],
+  after: bigint | undefined,
+): Promise<bigint> {
+  await db.exec('BEGIN IMMEDIATE');
+  try {
+    const checkpoint = await readCheckpoint(db);
+    if (after !== undefined && checkpoint < after) throw new CheckpointMovedBackError(checkpoint, after);
+    const fresh = events.filter((event) => event.position > checkpoint);
+    if (fresh.length > 0) await runScript(db, (await new RowCache().compile(db, fresh)).script, fresh);
+    const last = fresh.at(-1)?.position ?? checkpoint;
+    if (last > checkpoint) await db.exec(checkpointAdvance(last));
+    await db.exec('COMMIT');
+    return last;
+  } catch (error) {
+    await db.exec('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Batches catchUp has folded and queued for writing: enough to ride out a slow one. */
+const BATCHES_IN_FLIGHT = 3;
 
 export interface CatchUpOptions {
   batchSize?: number;
@@ -138,27 +214,47 @@ export async function catchUp(store: EventStore, db: SqliteConnection, options: 
   const head = await store.headPosition();
   for (;;) {
     let position = await readCheckpoint(db);
-    // One batch is written while the next is read and compiled: SQLite works on the thread
-    // pool while JavaScript decodes events and builds SQL, and a batch still waits for the
-    // one before it, so transactions and checkpoints follow each other as before.
-    let writing: Promise<void> = Promise.resolve();
+    // Batches are written while the next are read and folded: SQLite works on the thread pool
+    // while JavaScript decodes events and folds them over the rows the batches before leave
+    // (the cache). Transactions still follow each other in log order (one connection's chain).
+    const cache = new RowCache();
+    if (position === 0n && (await readModelsEmpty(db))) cache.startedEmpty();
+    let cacheValid = true;
+    // The next batch's rows are read beside the transactions in flight, not queued behind them.
+    const reader = await db.reader();
+    const writing: Array<Promise<void>> = [];
     try {
       let after = position;
       let batch: RecordedEvent[] = [];
       const flush = async (): Promise<void> => {
         const events = batch;
         batch = [];
-        const compiled = compileBatch(events);
-        await writing;
         const from = after;
         after = events[events.length - 1]!.position;
-        writing = applyEvents(db, events, { after: from, compiled }).then((reached) => {
-          position = reached;
-          options.onProgress?.(reached);
-        });
+        const { script, batch: number } = await cache.compile(reader.connection, events);
+        const apply = {
+          after: from,
+          // Read when the transaction starts: a batch before it that had to be compiled again
+          // (the checkpoint had moved) leaves this one's script in doubt, so it is compiled again too.
+          get compiled() {
+            return cacheValid ? { basis: from, script } : undefined;
+          },
+        };
+        writing.push(
+          applyBatch(db, events, apply).then((result) => {
+            position = result.position;
+            if (result.precompiled) cache.committedUpTo(number);
+            else {
+              cache.clear();
+              cacheValid = false;
+            }
+            options.onProgress?.(result.position);
+          }),
+        );
+        if (writing.length >= BATCHES_IN_FLIGHT) await writing.shift();
       };
       if (position < head && !options.signal?.aborted) {
-        for await (const event of store.readAll({ fromPosition: position })) {
+        for await (const event of readAhead(store.readAll({ fromPosition: position }))) {
           if (event.position > head) break;
           batch.push(event);
           if (batch.length >= batchSize) {
@@ -168,14 +264,21 @@ export async function catchUp(store: EventStore, db: SqliteConnection, options: 
         }
         if (batch.length > 0 && !options.signal?.aborted) await flush();
       }
-      await writing;
+      while (writing.length > 0) await writing.shift();
       return position;
     } catch (error) {
-      await writing.catch(() => undefined);
+      await Promise.allSettled(writing);
       // A replay elsewhere reset the checkpoint: read again from where it now stands.
       if (!(error instanceof CheckpointMovedBackError)) throw error;
+    } finally {
+      await reader.close();
     }
   }
+}
+
+async function readModelsEmpty(db: SqliteConnection): Promise<boolean> {
+  for (const table of READ_MODEL_TABLES) if (await db.get(`SELECT 1 FROM ${table} LIMIT 1`)) return false;
+  return true;
 }
 
 /** Empties every read model and its checkpoint in one transaction, then projects the whole log again. */
@@ -289,138 +392,29 @@ export function runProjector(store: EventStore, db: SqliteConnection, options: P
   };
 }
 
-// ---- applying row changes -------------------------------------------------------------------
-
-/** Compiles a change to one statement. Table and column names come from the typed change, never from event data. */
-export function changeStatement(change: RowChange): { sql: string; params: SqlValue[] } {
-  const params: SqlValue[] = [];
-  const value = (v: ColumnValue | undefined): string => {
-    if (isSqlExpression(v)) {
-      params.push(...v.params);
-      return `(${v.sql})`;
-    }
-    params.push(v ?? null);
-    return '?';
-  };
-  const condition = (e: SqlExpression): string => {
-    params.push(...e.params);
-    return `(${e.sql})`;
-  };
-  const assignments = (set: Readonly<Record<string, ColumnValue | undefined>>): string =>
-    Object.entries(set)
-      .map(([column, v]) => `${column} = ${value(v)}`)
-      .join(', ');
-
-  switch (change.op) {
-    case 'insert': {
-      const row: Readonly<Record<string, ColumnValue | undefined>> = change.row;
-      const columns = Object.keys(row);
-      const values = columns.map((column) => value(row[column])).join(', ');
-      return { sql: `INSERT INTO ${change.table} (${columns.join(', ')}) VALUES (${values}) ON CONFLICT DO NOTHING`, params };
-    }
-    case 'upsert': {
-      const row: Readonly<Record<string, ColumnValue | undefined>> = change.row;
-      const columns = Object.keys(row);
-      const values = columns.map((column) => value(row[column])).join(', ');
-      // INSERT … SELECT needs a WHERE before ON CONFLICT, or SQLite reads ON as a join.
-      const insertWhere = change.insertWhere ? condition(change.insertWhere) : 'true';
-      let text =
-        `INSERT INTO ${change.table} (${columns.join(', ')}) SELECT ${values} WHERE ${insertWhere} ` +
-        `ON CONFLICT (${change.conflictKey.join(', ')}) DO UPDATE SET ${assignments(change.onConflict)}`;
-      if (change.onConflictWhere) text += ` WHERE ${condition(change.onConflictWhere)}`;
-      return { sql: text, params };
-    }
-    case 'update': {
-      const set = assignments(change.set);
-      const key: Readonly<Record<string, SqlValue | undefined>> = change.key;
-      const where = Object.keys(key).map((column) => {
-        params.push(key[column] ?? null);
-        return `${column} = ?`;
-      });
-      if (change.where) where.push(condition(change.where));
-      return { sql: `UPDATE ${change.table} SET ${set} WHERE ${where.join(' AND ')}`, params };
-    }
-  }
-}
-
-/** An event the read models could not take; the projector stops at it rather than skip it. */
-export class ProjectionError extends Error {
-  constructor(
-    readonly position: bigint,
-    readonly eventType: string,
-    cause: unknown,
-  ) {
-    super(`cannot project ${eventType} at position ${position}: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
-    this.name = 'ProjectionError';
-  }
-}
+// ---- applying a batch's rows -----------------------------------------------------------------
 
 /**
- * Runs a batch's changes as one script (sql-script.ts): one call into SQLite for the whole
- * batch instead of one per change. A script stops at its first failing statement without
- * saying which event wrote it, so a failed batch is undone to a savepoint and applied again
- * change by change, which names the event (the caller's transaction stays open).
+ * Runs a batch's script (row-writes.ts): one call into SQLite for the whole batch. A script
+ * stops at its first failing statement without saying which event wrote it, so a failed
+ * batch is undone to a savepoint and applied again event by event, which names the event
+ * (the caller's transaction stays open, and is rolled back by the caller on the error).
  */
-async function applyAll(db: SqliteConnection, batch: ReadonlyArray<{ event: RecordedEvent; script: string }>): Promise<void> {
-  if (batch.length === 0) return;
+async function runScript(db: SqliteConnection, script: string, events: readonly RecordedEvent[]): Promise<void> {
   try {
-    await db.exec(`SAVEPOINT batch;\n${batch.map(({ script }) => script).join('\n')}\nRELEASE batch;`);
+    await db.exec(`SAVEPOINT batch;\n${script}RELEASE batch;`);
   } catch (error) {
     if (isBusy(error)) throw error;
     await db.exec('ROLLBACK TO batch; RELEASE batch;');
-    for (const { event } of batch) await applyEvent(db, event);
-  }
-}
-
-/**
- * A batch's row changes as SQL statements with their values written in (sql-script.ts),
- * one script per event. A training reports every epoch, and each report sets its trial's
- * last epoch and its sample's status; when a later report of the same attempt follows in the
- * batch with no other event of that sample between, the later one sets the same columns
- * last, so the earlier one keeps only its epoch's metrics row. The rows come out the same
- * (the live-versus-replay tests compare them with batches of every size).
- */
-export function compileBatch(events: readonly RecordedEvent[]): string[] {
-  const superseded = supersededProgress(events);
-  return events.map((event, i) => {
-    let script = '';
-    for (const change of projectEvent(event)) {
-      if (superseded.has(i) && change.table !== 'rm_trial_epochs') continue;
-      const { sql, params } = changeStatement(change);
-      script += `${inlineStatement(sql, params)};\n`;
+    for (const event of events) {
+      const { script: own } = await new RowCache().compile(db, [event]);
+      try {
+        await db.exec(own);
+      } catch (cause) {
+        if (isBusy(cause)) throw cause;
+        throw new ProjectionError(event.position, event.type, cause);
+      }
     }
-    return script;
-  });
-}
-
-/** Indices of TrainingProgressed events followed in the batch by another of the same attempt, with nothing else of that sample between. */
-function supersededProgress(events: readonly RecordedEvent[]): Set<number> {
-  const superseded = new Set<number>();
-  // Per sample, the next trial event after the one being looked at (scanning backwards).
-  const next = new Map<string, { progressOfAttempt: number | null }>();
-  for (let i = events.length - 1; i >= 0; i--) {
-    const event = events[i]!;
-    const sample = (event.data as { sampleId?: unknown }).sampleId;
-    if (typeof sample !== 'string' || !event.stream.startsWith(TRIAL_STREAM_PREFIX)) continue;
-    const attempt = event.type === 'TrainingProgressed' ? event.data.attempt : null;
-    if (attempt !== null && next.get(sample)?.progressOfAttempt === attempt) superseded.add(i);
-    next.set(sample, { progressOfAttempt: attempt });
-  }
-  return superseded;
-}
-
-async function applyEvent(db: SqliteConnection, event: RecordedEvent): Promise<void> {
-  try {
-    for (const change of projectEvent(event)) {
-      const { sql, params } = changeStatement(change);
-      // Prepared once per SQL text: a batch runs the same few dozen statements over and over.
-      await db.allPrepared(sql, params);
-    }
-  } catch (error) {
-    if (isBusy(error)) throw error;
-    throw new ProjectionError(event.position, event.type, error);
   }
 }
 

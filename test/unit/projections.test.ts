@@ -25,13 +25,23 @@ import {
   type Sample,
 } from '../../core/projections/queries.ts';
 import { InvalidCursorError, samplesPage, type SampleOrder } from '../../core/projections/sample-pages.ts';
-import { projectEvent, type RowChange } from '../../core/projections/read-model-changes.ts';
+import { foldEvents, lookupKey, type Entry as RowEntry } from '../../core/projections/batch-fold.ts';
+import { projectEvent } from '../../core/projections/read-model-changes.ts';
+import {
+  isBetterCell,
+  type BestCellRow,
+  type ExperimentRow,
+  type ReadModelView,
+  type RowPut,
+  type SampleRow,
+  type TrialEpochRow,
+  type TrialRow,
+} from '../../core/projections/read-model-view.ts';
 import {
   CheckpointMovedBackError,
   ProjectionError,
   applyEvents,
   catchUp,
-  changeStatement,
   openReadModels,
   readCheckpoint,
   replay,
@@ -295,129 +305,176 @@ function recorded<E extends NasnetEvent>(event: E, position: number, stream = 'x
 
 // ---- (a) the evolve ---------------------------------------------------------------------------
 
+/** A view of the given rows, answering as the database would. */
+function given(rows: {
+  experiments?: ExperimentRow[];
+  samples?: SampleRow[];
+  trials?: TrialRow[];
+  epochs?: TrialEpochRow[];
+  cells?: BestCellRow[];
+}): ReadModelView {
+  const cells = (experimentId: string) => (rows.cells ?? []).filter((c) => c.experiment_id === experimentId);
+  return {
+    experiment: (id) => rows.experiments?.find((e) => e.id === id),
+    sample: (id) => rows.samples?.find((s) => s.sample_id === id),
+    trials: (id) => (rows.trials ?? []).filter((t) => t.sample_id === id).sort((a, b) => a.attempt - b.attempt),
+    trialEpoch: (id, attempt, epoch) =>
+      rows.epochs?.find((e) => e.sample_id === id && e.attempt === attempt && e.epoch === epoch),
+    policyUpdate: () => undefined,
+    transfer: () => undefined,
+    bestCell: (experimentId, cellHash) => cells(experimentId).find((c) => c.cell_hash === cellHash),
+    topCell: (experimentId) =>
+      cells(experimentId).reduce<BestCellRow | undefined>((top, c) => (isBetterCell(c, top) ? c : top), undefined),
+  };
+}
+
+const nothing = given({});
+const experimentRow = (over: Partial<ExperimentRow> = {}): ExperimentRow => ({
+  ...(projectEvent(nothing, recorded(experimentCreated('e1'), 1))[0]!.row as ExperimentRow),
+  ...over,
+});
+const sampleRow = (index: number, over: Partial<SampleRow> = {}): SampleRow => ({
+  ...(projectEvent(nothing, recorded(architectureSampled('e1', index), 2))[0]!.row as SampleRow),
+  ...over,
+});
+const trialRow = (index: number, attempt: number, over: Partial<TrialRow> = {}): TrialRow => ({
+  ...(projectEvent(nothing, recorded(trialEvents('e1', index).claim(attempt, 'w'), 3))[0]!.row as TrialRow),
+  ...over,
+});
+const tables = (puts: readonly RowPut[]) => puts.map((p) => p.table);
+const rowOf = <T extends RowPut['table']>(puts: readonly RowPut[], table: T) =>
+  puts.find((p) => p.table === table)?.row as Extract<RowPut, { table: T }>['row'];
+
+function reward(index: number, value: number, source: 'trained' | 'reused' | 'failure') {
+  const data = {
+    experimentId: 'e1',
+    sampleId: sampleId('e1', index),
+    reward: value,
+    source,
+    reusedFromSampleId: source === 'reused' ? 'e1-0' : null,
+  };
+  return recorded(envelope('e1', 'RewardReported', data, 'w', index), 9);
+}
+
 describe('projectEvent', () => {
-  it('inserts a sample and counts it on its experiment', () => {
+  it('inserts a sample and counts it on its experiment; a sample already there is only counted', () => {
     const event = recorded(architectureSampled('e1', 3), 7);
-    const changes = projectEvent(event);
-    assert.equal(changes.length, 2);
-    const [insert, count] = changes as [RowChange, RowChange];
-    assert.equal(insert.op, 'insert');
-    assert.equal(insert.table, 'rm_samples');
-    if (insert.op === 'insert' && insert.table === 'rm_samples') {
-      assert.equal(insert.row.sample_id, 'e1-3');
-      assert.equal(insert.row.idx, 3);
-      assert.equal(insert.row.status, 'sampled');
-      assert.equal(insert.row.sampled_at, event.metadata.timestamp);
-      assert.deepEqual(
-        JSON.parse(String(insert.row.genotype)),
-        event.type === 'ArchitectureSampled' ? event.data.genotype : null,
-      );
-    }
-    assert.deepEqual(count, {
-      op: 'update',
-      table: 'rm_experiments',
-      key: { id: 'e1' },
-      set: { sample_count: { sql: 'sample_count + 1', params: [] }, updated_at: event.metadata.timestamp },
-    });
+    const puts = projectEvent(given({ experiments: [experimentRow({ sample_count: 2 })] }), event);
+    assert.deepEqual(tables(puts), ['rm_samples', 'rm_experiments']);
+    const sample = rowOf(puts, 'rm_samples');
+    assert.equal(sample.sample_id, 'e1-3');
+    assert.equal(sample.idx, 3);
+    assert.equal(sample.status, 'sampled');
+    assert.equal(sample.sampled_at, event.metadata.timestamp);
+    assert.deepEqual(JSON.parse(sample.genotype), event.type === 'ArchitectureSampled' ? event.data.genotype : null);
+    assert.equal(rowOf(puts, 'rm_experiments').sample_count, 3);
+    assert.equal(rowOf(puts, 'rm_experiments').updated_at, event.metadata.timestamp);
+    const again = projectEvent(given({ experiments: [experimentRow()], samples: [sampleRow(3)] }), event);
+    assert.deepEqual(tables(again), ['rm_experiments']);
   });
 
   it('counts a failure reward as failed and leaves the best cells alone', () => {
-    const event = recorded(
-      envelope(
-        'e1',
-        'RewardReported',
-        { experimentId: 'e1', sampleId: 'e1-2', reward: 0, source: 'failure', reusedFromSampleId: null },
-        'w',
-      ),
-      9,
-    );
-    const changes = projectEvent(event);
-    assert.deepEqual(
-      changes.map((c) => [c.op, c.table]),
-      [
-        ['update', 'rm_samples'],
-        ['update', 'rm_experiments'],
-      ],
-    );
-    const [sample, experiment] = changes as [RowChange, RowChange];
-    assert.ok(sample.op === 'update' && sample.table === 'rm_samples');
-    assert.equal(sample.set.status, 'failed');
-    assert.equal(sample.set.reward_source, 'failure');
-    assert.ok(experiment.op === 'update' && experiment.table === 'rm_experiments');
-    assert.deepEqual(experiment.set.failed_count, { sql: 'failed_count + 1', params: [] });
-    assert.equal(experiment.set.completed_count, undefined);
+    const view = given({ experiments: [experimentRow({ completed_count: 4 })], samples: [sampleRow(2, { status: 'training' })] });
+    const puts = projectEvent(view, reward(2, 0, 'failure'));
+    assert.deepEqual(tables(puts), ['rm_samples', 'rm_experiments']);
+    assert.equal(rowOf(puts, 'rm_samples').status, 'failed');
+    assert.equal(rowOf(puts, 'rm_samples').reward_source, 'failure');
+    assert.equal(rowOf(puts, 'rm_experiments').failed_count, 1);
+    assert.equal(rowOf(puts, 'rm_experiments').completed_count, 4);
   });
 
-  it('files a trained or reused reward under its cell and recomputes the best from the best cells', () => {
+  it('files a trained or reused reward under its cell; the experiment best is the best cell, ties to the lowest index', () => {
+    const sample = sampleRow(4);
+    const cell = (index: number, value: number, hash = `h${index}`): BestCellRow => ({
+      experiment_id: 'e1',
+      cell_hash: hash,
+      sample_id: sampleId('e1', index),
+      reward: value,
+      idx: index,
+    });
     for (const source of ['trained', 'reused'] as const) {
-      const event = recorded(
-        envelope(
-          'e1',
-          'RewardReported',
-          { experimentId: 'e1', sampleId: 'e1-4', reward: 0.7, source, reusedFromSampleId: source === 'reused' ? 'e1-0' : null },
-          'w',
-        ),
-        9,
-      );
-      const changes = projectEvent(event);
+      const first = projectEvent(given({ experiments: [experimentRow()], samples: [sample] }), reward(4, 0.7, source));
+      assert.deepEqual(tables(first), ['rm_samples', 'rm_best_cells', 'rm_experiments']);
+      assert.equal(rowOf(first, 'rm_samples').status, source === 'trained' ? 'completed' : 'reused');
+      assert.equal(rowOf(first, 'rm_samples').reused_from, source === 'reused' ? 'e1-0' : null);
+      assert.deepEqual(rowOf(first, 'rm_best_cells'), cell(4, 0.7, sample.cell_hash));
       assert.deepEqual(
-        changes.map((c) => [c.op, c.table]),
         [
-          ['update', 'rm_samples'],
-          ['upsert', 'rm_best_cells'],
-          ['update', 'rm_experiments'],
+          rowOf(first, 'rm_experiments').completed_count,
+          rowOf(first, 'rm_experiments').best_reward,
+          rowOf(first, 'rm_experiments').best_sample_id,
         ],
+        [1, 0.7, 'e1-4'],
       );
-      const sample = changes[0]!;
-      assert.ok(sample.op === 'update' && sample.table === 'rm_samples');
-      assert.equal(sample.set.status, source === 'trained' ? 'completed' : 'reused');
-      assert.equal(sample.set.reused_from, source === 'reused' ? 'e1-0' : null);
-      const experiment = changes[2]!;
-      assert.ok(experiment.op === 'update' && experiment.table === 'rm_experiments');
-      assert.deepEqual(experiment.set.completed_count, { sql: 'completed_count + 1', params: [] });
-      assert.match(changeStatement(experiment).sql, /best_reward = \(\(SELECT b\.reward FROM rm_best_cells b/);
     }
+    const best = (cells: BestCellRow[]) => {
+      const puts = projectEvent(given({ experiments: [experimentRow()], samples: [sample], cells }), reward(4, 0.7, 'trained'));
+      return [rowOf(puts, 'rm_experiments').best_sample_id, tables(puts).includes('rm_best_cells')];
+    };
+    assert.deepEqual(best([cell(1, 0.9)]), ['e1-1', true]);
+    assert.deepEqual(best([cell(1, 0.5)]), ['e1-4', true]);
+    assert.deepEqual(best([cell(1, 0.7)]), ['e1-1', true]);
+    assert.deepEqual(best([cell(6, 0.7)]), ['e1-4', true]);
+    // The same cell sampled earlier with a higher reward keeps its place.
+    assert.deepEqual(best([cell(2, 0.8, sample.cell_hash)]), ['e1-2', false]);
+    // Without its ArchitectureSampled a sample has no cell to be filed under.
+    const orphan = projectEvent(given({ experiments: [experimentRow()] }), reward(4, 0.7, 'trained'));
+    assert.deepEqual(tables(orphan), ['rm_experiments']);
+    assert.equal(rowOf(orphan, 'rm_experiments').best_reward, null);
   });
 
   it('moves a sample with its newest trial, and not after its reward; a retryable failure leaves it be', () => {
-    const claimed = projectEvent(recorded(trialLife('e1', 0)[0]!.event, 3));
+    const { claim, progress, failed } = trialEvents('e1', 0);
+    const claimed = projectEvent(given({ samples: [sampleRow(0)] }), recorded(claim(1, 'w'), 3));
+    assert.deepEqual(tables(claimed), ['rm_trials', 'rm_samples']);
+    assert.equal(rowOf(claimed, 'rm_trials').status, 'claimed');
+    assert.equal(rowOf(claimed, 'rm_samples').status, 'claimed');
+    // A second attempt also closes the first if it is still open (its lease ran out).
+    const takeover = projectEvent(given({ samples: [sampleRow(0)], trials: [trialRow(0, 1)] }), recorded(claim(2, 'v'), 5));
     assert.deepEqual(
-      claimed.map((c) => [c.op, c.table]),
+      takeover.map((p) => [p.table, (p.row as TrialRow | SampleRow).status]),
       [
-        ['upsert', 'rm_trials'],
-        ['update', 'rm_samples'],
+        ['rm_trials', 'released'],
+        ['rm_trials', 'claimed'],
+        ['rm_samples', 'claimed'],
       ],
     );
-    // A second attempt also closes the first if it is still open (its lease ran out).
-    const takeover = projectEvent(recorded(trialLife('e1', 1)[2]!.event, 5));
-    assert.deepEqual(
-      takeover.map((c) => [c.op, c.table]),
-      [['update', 'rm_trials'], ...claimed.map((c) => [c.op, c.table])],
+    const late = projectEvent(
+      given({ samples: [sampleRow(0, { status: 'claimed' })], trials: [trialRow(0, 1), trialRow(0, 2)] }),
+      recorded(progress(1, 1), 6),
     );
-    const move = claimed[1]!;
-    assert.ok(move.op === 'update' && move.table === 'rm_samples');
-    assert.equal(move.set.status, 'claimed');
-    assert.match(move.where!.sql, /reward_source IS NULL/);
-    const retryable = projectEvent(recorded(trialLife('e1', 1)[1]!.event, 4));
+    assert.deepEqual(tables(late), ['rm_trials', 'rm_trial_epochs']);
+    const rewarded = given({ samples: [sampleRow(0, { status: 'completed', reward_source: 'trained' })] });
+    assert.deepEqual(tables(projectEvent(rewarded, recorded(claim(3, 'w'), 7))), ['rm_trials']);
+    const open = given({ samples: [sampleRow(0, { status: 'training' })], trials: [trialRow(0, 1)] });
+    assert.deepEqual(tables(projectEvent(open, recorded(failed(1, true), 4))), ['rm_trials']);
+    const final = projectEvent(open, recorded(failed(1, false), 4));
     assert.deepEqual(
-      retryable.map((c) => c.table),
-      ['rm_trials'],
-    );
-    const final = projectEvent(recorded(trialLife('e1', 3)[1]!.event, 4));
-    assert.deepEqual(
-      final.map((c) => c.table),
-      ['rm_trials', 'rm_samples'],
+      final.map((p) => [p.table, (p.row as TrialRow | SampleRow).status]),
+      [
+        ['rm_trials', 'failed'],
+        ['rm_samples', 'failed'],
+      ],
     );
   });
 
+  it('keeps an epoch its measured metrics: a heartbeat adds no row, a later report replaces only empty metrics', () => {
+    const { progress } = trialEvents('e1', 0);
+    const open = { samples: [sampleRow(0, { status: 'training' })], trials: [trialRow(0, 1, { status: 'training' })] };
+    assert.deepEqual(tables(projectEvent(given(open), recorded(progress(1, 0), 4))), ['rm_trials']);
+    const epoch = rowOf(projectEvent(given(open), recorded(progress(1, 1), 4)), 'rm_trial_epochs');
+    assert.equal(epoch.metrics, JSON.stringify({ loss: 1 }));
+    const again = recorded(progress(1, 1), 5);
+    assert.deepEqual(tables(projectEvent(given({ ...open, epochs: [epoch] }), again)), ['rm_trials']);
+    const empty = { ...epoch, metrics: '{}' };
+    assert.equal(rowOf(projectEvent(given({ ...open, epochs: [empty] }), again), 'rm_trial_epochs').metrics, epoch.metrics);
+  });
+
   it('sets the experiment status from created, completed, stopped and resumed', () => {
-    const status = (event: NasnetEvent) => {
-      const change = projectEvent(recorded(event, 1))[0]!;
-      assert.equal(change.table, 'rm_experiments');
-      if (change.table !== 'rm_experiments') return undefined;
-      return change.op === 'insert' ? change.row.status : change.op === 'update' ? change.set.status : undefined;
-    };
-    assert.equal(status(experimentCreated('e1')), 'created');
+    const status = (event: NasnetEvent, view = given({ experiments: [experimentRow({ status: 'running' })] })) =>
+      rowOf(projectEvent(view, recorded(event, 1)), 'rm_experiments')?.status;
+    assert.equal(status(experimentCreated('e1'), nothing), 'created');
+    assert.equal(status(experimentCreated('e1')), undefined);
     assert.equal(
       status(
         envelope(
@@ -438,22 +495,80 @@ describe('projectEvent', () => {
       type: 'ExperimentResumed',
       data: { experimentId: 'e1', samples: 1, writerId: 'h/1' },
     } as unknown as NasnetEvent;
-    assert.equal(status(resumed), 'running');
+    assert.equal(status(resumed, given({ experiments: [experimentRow({ status: 'stopped' })] })), 'running');
     assert.deepEqual(
-      projectEvent({ ...recorded(experimentCreated('e1'), 1), type: 'SomethingNew' } as unknown as RecordedEvent),
+      projectEvent(nothing, { ...recorded(experimentCreated('e1'), 1), type: 'SomethingNew' } as unknown as RecordedEvent),
       [],
     );
   });
+});
 
-  it('compiles changes into parameterised statements', () => {
-    const [upsert] = projectEvent(recorded(trialLife('e1', 0)[0]!.event, 3));
-    const { sql, params } = changeStatement(upsert!);
-    assert.match(
-      sql,
-      /^INSERT INTO rm_trials \(sample_id, attempt, experiment_id, worker_id, .*\) SELECT \?, \?, .* WHERE true ON CONFLICT \(sample_id, attempt\) DO UPDATE SET worker_id = \?/,
+describe('foldEvents', () => {
+  const life = (): RecordedEvent[] => {
+    const { claim, progress, completed } = trialEvents('e1', 0);
+    const events = [architectureSampled('e1', 0), claim(1, 'w'), progress(1, 1), progress(1, 2), completed(1)];
+    return [...events.map((e, i) => recorded(e, i + 2)), { ...reward(0, 0.6, 'trained'), position: 7n }];
+  };
+  const sourceOf =
+    (entries: ReadonlyMap<string, RowEntry>) =>
+    (key: string): RowEntry =>
+      entries.get(key) ?? (key.startsWith('t\u0000') ? [] : null);
+
+  it('writes each row the batch changes once, in its final state, beside the row it replaces', () => {
+    const experiment = experimentRow();
+    const source = sourceOf(new Map<string, RowEntry>([[lookupKey({ kind: 'experiment', id: 'e1' }), experiment]]));
+    const folded = foldEvents(life(), source);
+    const writes = [...folded.writes.values()];
+    const misses = folded.misses;
+    assert.equal(misses.size, 0);
+    assert.deepEqual(
+      writes.map((w) => [w.put.table, w.before === null]),
+      [
+        ['rm_samples', true],
+        ['rm_experiments', false],
+        ['rm_trials', true],
+        ['rm_trial_epochs', true],
+        ['rm_trial_epochs', true],
+        ['rm_best_cells', true],
+      ],
     );
-    assert.equal(params.filter((p) => p === 'e1-0').length, 1);
-    assert.equal((sql.match(/\?/g) ?? []).length, params.length);
+    assert.equal(writes[1]!.before, experiment);
+    assert.deepEqual(
+      [
+        (writes[0]!.put.row as SampleRow).status,
+        (writes[0]!.put.row as SampleRow).reward,
+        (writes[2]!.put.row as TrialRow).status,
+      ],
+      ['completed', 0.6, 'completed'],
+    );
+    const after = writes[1]!.put.row as ExperimentRow;
+    assert.deepEqual([after.sample_count, after.completed_count, after.best_sample_id], [1, 1, 'e1-0']);
+  });
+
+  it('names every lookup its source cannot answer, and folds the same as event by event once they are known', () => {
+    const events = life();
+    const { misses } = foldEvents(events, () => undefined);
+    assert.deepEqual(
+      [...misses.values()].map((l) => l.kind).sort(),
+      ['cell', 'experiment', 'sample', 'topCell', 'trials', 'epoch', 'epoch'].sort(),
+    );
+    // Event by event, each fold reading what the ones before wrote.
+    const experiment = experimentRow();
+    const known = new Map<string, RowEntry>([[lookupKey({ kind: 'experiment', id: 'e1' }), experiment]]);
+    for (const event of events) for (const [key, entry] of foldEvents([event], sourceOf(known)).entries) known.set(key, entry);
+    const whole = foldEvents(
+      events,
+      sourceOf(new Map<string, RowEntry>([[lookupKey({ kind: 'experiment', id: 'e1' }), experiment]])),
+    );
+    for (const [key, entry] of whole.entries) assert.deepEqual(entry, known.get(key), key);
+  });
+
+  it('names the event whose projection throws', () => {
+    const broken = { ...recorded(architectureSampled('e1', 0), 4), data: null } as unknown as RecordedEvent;
+    assert.throws(
+      () => foldEvents([broken], () => null),
+      (error: unknown) => error instanceof ProjectionError && error.position === 4n && /ArchitectureSampled/.test(error.message),
+    );
   });
 });
 

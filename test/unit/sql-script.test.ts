@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { inlineStatement, literal } from '../../core/projections/sql-script.ts';
+import { literal } from '../../core/projections/sql-script.ts';
 import { SqliteConnection, type SqlValue } from '../../core/store/sqlite/connection.ts';
 
 const db = await SqliteConnection.open(':memory:');
@@ -36,13 +36,7 @@ describe('SQL scripts', () => {
     );
   });
 
-  it('fill placeholders outside quoted text only, and count them', () => {
-    assert.equal(
-      inlineStatement("UPDATE t SET a = ? WHERE b IN ('?', 'x') AND c = ?", [1, 'y']),
-      "UPDATE t SET a = 1 WHERE b IN ('?', 'x') AND c = 'y'",
-    );
-    assert.throws(() => inlineStatement('SELECT ?, ?', [1]), /more placeholders than parameters/);
-    assert.throws(() => inlineStatement('SELECT ?', [1, 2]), /2 parameters for 1 placeholders/);
+  it('refuse what SQLite cannot hold, and quote strings', () => {
     assert.throws(() => literal(Number.NaN), /cannot be NaN/);
     assert.equal(literal(2n ** 62n), '4611686018427387904');
     assert.equal(literal("it's ?"), "'it''s ?'");

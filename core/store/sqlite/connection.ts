@@ -7,12 +7,23 @@ export class SqliteConnection {
   /** Parsing a 1000-row INSERT costs more than running it: statements are kept by SQL text. */
   private readonly statements = new Map<string, sqlite3.Statement>();
 
-  private constructor(private readonly db: sqlite3.Database) {}
+  private constructor(
+    private readonly db: sqlite3.Database,
+    /** The file it was opened on (':memory:' or '' for a private database). */
+    readonly path: string,
+  ) {}
 
   static open(path: string, mode: number = sqlite3.OPEN_READWRITE | sqlite3.OPEN_CREATE): Promise<SqliteConnection> {
     return new Promise((resolve, reject) => {
-      const db = new sqlite3.Database(path, mode, (error) => (error ? reject(error) : resolve(new SqliteConnection(db))));
+      const db = new sqlite3.Database(path, mode, (error) => (error ? reject(error) : resolve(new SqliteConnection(db, path))));
     });
+  }
+
+  /** Another connection to the same file, read only; this one again for a private database. */
+  async reader(): Promise<{ connection: SqliteConnection; close(): Promise<void> }> {
+    if (this.path === '' || this.path === ':memory:') return { connection: this, close: async () => undefined };
+    const connection = await SqliteConnection.open(this.path, sqlite3.OPEN_READONLY);
+    return { connection, close: () => connection.close() };
   }
 
   busyTimeout(ms: number): void {
