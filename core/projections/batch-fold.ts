@@ -88,6 +88,10 @@ export function lookupKey(lookup: Lookup): string {
   }
 }
 
+export function isAbsent(entry: Entry): boolean {
+  return entry === null || (Array.isArray(entry) && entry.length === 0);
+}
+
 /** The answer to a lookup, by its key, when the database has no such row. */
 export function absentEntry(key: string): Entry {
   return key.startsWith(keyOf.trials('')) ? [] : null;
@@ -129,7 +133,7 @@ export function foldEvents(events: readonly RecordedEvent[], source: RowSource):
 }
 
 /** Where the fold keeps a row the batch wrote: its lookup's key, and for a trial its attempt. */
-export function writeKey(put: RowPut, key: string): string {
+function writeKey(put: RowPut, key: string): string {
   return put.table === 'rm_trials' ? `${key}\u0000${put.row.attempt}` : key;
 }
 

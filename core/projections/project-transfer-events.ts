@@ -1,6 +1,6 @@
 import type { EventOfType, RecordedEvent } from '../events/event.ts';
 import type { ReadModelView, RowPut, TransferRow } from './read-model-view.ts';
-import { completedColumns } from './shared-changes.ts';
+import { completedColumns, UNTRAINED_COLUMNS } from './shared-changes.ts';
 
 /** The types written to transfer-<transferId> streams. */
 export const TRANSFER_EVENT_TYPES = ['TransferRequested', 'TransferProgressed', 'TransferCompleted', 'TransferFailed'] as const;
@@ -23,20 +23,8 @@ export function projectTransferEvent(view: ReadModelView, event: TransferEvent):
         dataset: d.dataset,
         config: JSON.stringify(d.config),
         status: 'requested',
-        last_epoch: null,
-        epochs: null,
-        validation_accuracy: null,
-        test_accuracy: null,
-        loss: null,
-        params: null,
-        mult_adds: null,
-        seconds: null,
-        images_per_sec: null,
-        backend: null,
-        error: null,
-        retryable: null,
         requested_at: at,
-        finished_at: null,
+        ...UNTRAINED_COLUMNS,
       };
       return [{ table: 'rm_transfers', row }];
     }

@@ -1,7 +1,7 @@
 import type { EventOfType, RecordedEvent } from '../events/event.ts';
 import type { RewardSource, SampleStatus } from './read-model-tables.ts';
 import { isBetterCell, type BestCellRow, type ReadModelView, type RowPut, type TrialRow } from './read-model-view.ts';
-import { completedColumns, touchExperiment } from './shared-changes.ts';
+import { completedColumns, touchExperiment, UNTRAINED_COLUMNS } from './shared-changes.ts';
 
 /** The types written to trial-<sampleId> streams. */
 export const TRIAL_EVENT_TYPES = [
@@ -69,22 +69,10 @@ function putTrial(view: ReadModelView, key: TrialKey, change: (row: TrialRow | u
     experiment_id: key.experimentId,
     worker_id: null,
     plugin: null,
-    backend: null,
     status: 'claimed',
     lease_deadline: null,
-    validation_accuracy: null,
-    test_accuracy: null,
-    loss: null,
-    params: null,
-    mult_adds: null,
-    seconds: null,
-    images_per_sec: null,
-    error: null,
-    retryable: null,
     claimed_at: null,
-    finished_at: null,
-    last_epoch: null,
-    epochs: null,
+    ...UNTRAINED_COLUMNS,
   };
   return { table: 'rm_trials', row: { ...base, ...change(row) } };
 }

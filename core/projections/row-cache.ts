@@ -1,6 +1,6 @@
 import type { SqliteConnection } from '../store/sqlite/connection.ts';
 import type { RecordedEvent } from '../events/event.ts';
-import { absentEntry, foldEvents, type Entry, type FoldResult, type RowWrite } from './batch-fold.ts';
+import { absentEntry, foldEvents, isAbsent, type Entry, type FoldResult, type RowWrite } from './batch-fold.ts';
 import { loadLookups } from './row-loader.ts';
 import { writeScript } from './row-writes.ts';
 
@@ -84,12 +84,10 @@ export class RowCache {
       const result = foldEvents(events, (key) => written.get(key) ?? this.get(key));
       let stands = true;
       if (result.misses.size > 0) {
-        const loaded = await loadLookups(db, result.misses.values());
-        // Only what was asked: a row the batch in flight wrote is newer here than in the database.
-        for (const key of result.misses.keys()) {
-          const entry = loaded.get(key) ?? null;
+        // The fold read them as absent: it stands if the database has none of them either.
+        for (const [key, entry] of await loadLookups(db, [...result.misses.values()])) {
           this.set(key, entry, batch);
-          if (entry !== null && !(Array.isArray(entry) && entry.length === 0)) stands = false;
+          if (!isAbsent(entry)) stands = false;
         }
       }
       if (stands) return result;

@@ -7,94 +7,51 @@ import type { BestCellRow, TrialRow } from './read-model-view.ts';
 /** Keys per IN list: well under SQLite's bound-parameter limit. */
 const CHUNK = 500;
 
-type Found = Map<string, Entry>;
-
 /**
  * Reads the rows behind lookups a fold missed (batch-fold.ts), a few queries per table
- * rather than one per lookup. Every lookup asked gets an answer: null (or no trials) when
- * the database has no such row.
+ * rather than one per lookup. Every lookup asked gets an answer, and only those: null (or no
+ * trials) when the database has no such row.
  */
-export async function loadLookups(db: SqliteConnection, lookups: Iterable<Lookup>): Promise<Found> {
-  const found: Found = new Map();
-  const byKind = new Map<Lookup['kind'], Lookup[]>();
-  for (const lookup of lookups) {
-    found.set(lookupKey(lookup), lookup.kind === 'trials' ? [] : null);
-    const list = byKind.get(lookup.kind) ?? [];
-    list.push(lookup);
-    byKind.set(lookup.kind, list);
-  }
+export async function loadLookups(db: SqliteConnection, lookups: readonly Lookup[]): Promise<Map<string, Entry>> {
+  const found = new Map<string, Entry>();
+  for (const lookup of lookups) found.set(lookupKey(lookup), lookup.kind === 'trials' ? [] : null);
+  const byKind = groupBy(lookups, (l) => l.kind);
   const of = <K extends Lookup['kind']>(kind: K) => (byKind.get(kind) ?? []) as Extract<Lookup, { kind: K }>[];
-  await rowsIn(
-    db,
-    found,
-    'rm_experiments',
-    'id',
-    of('experiment').map((l) => l.id),
-    (r) => ({ kind: 'experiment', id: r.id }),
+  const file = (lookup: Lookup, row: Entry) => {
+    const key = lookupKey(lookup);
+    if (found.has(key)) found.set(key, row);
+  };
+
+  await rowsIn(db, { table: 'rm_experiments', column: 'id', values: of('experiment').map((l) => l.id) }, (r) =>
+    file({ kind: 'experiment', id: r.id }, r),
   );
-  await rowsIn(
-    db,
-    found,
-    'rm_samples',
-    'sample_id',
-    of('sample').map((l) => l.sampleId),
-    (r) => ({
-      kind: 'sample',
-      sampleId: r.sample_id,
-    }),
+  await rowsIn(db, { table: 'rm_samples', column: 'sample_id', values: of('sample').map((l) => l.sampleId) }, (r) =>
+    file({ kind: 'sample', sampleId: r.sample_id }, r),
   );
-  await rowsIn(
-    db,
-    found,
-    'rm_transfers',
-    'transfer_id',
-    of('transfer').map((l) => l.transferId),
-    (r) => ({
-      kind: 'transfer',
-      transferId: r.transfer_id,
-    }),
+  await rowsIn(db, { table: 'rm_transfers', column: 'transfer_id', values: of('transfer').map((l) => l.transferId) }, (r) =>
+    file({ kind: 'transfer', transferId: r.transfer_id }, r),
   );
-  await loadTrials(db, found, of('trials'));
-  const epochs = of('epoch');
-  // Every epoch row of the samples asked about: a few rows each, and all of them true.
-  await rowsIn(db, found, 'rm_trial_epochs', 'sample_id', unique(epochs.map((l) => l.sampleId)), (r) => ({
-    kind: 'epoch',
-    sampleId: r.sample_id,
-    attempt: r.attempt,
-    epoch: r.epoch,
-  }));
-  for (const [experimentId, versions] of groupBy(
-    of('policyUpdate'),
-    (l) => l.experimentId,
-    (l) => l.version,
-  ))
-    await rowsIn(
-      db,
-      found,
-      'rm_policy_updates',
-      'version',
-      versions,
-      (r) => ({ kind: 'policyUpdate', experimentId, version: r.version }),
-      {
-        experiment_id: experimentId,
-      },
+  const trialsOf = of('trials').map((l) => l.sampleId);
+  await rowsIn(db, { table: 'rm_trials', column: 'sample_id', values: trialsOf, orderBy: 'sample_id, attempt' }, (r) =>
+    (found.get(lookupKey({ kind: 'trials', sampleId: r.sample_id })) as TrialRow[]).push(r),
+  );
+  // By sample (the primary key's first column), keeping the epochs asked for.
+  const epochsOf = [...new Set(of('epoch').map((l) => l.sampleId))];
+  await rowsIn(db, { table: 'rm_trial_epochs', column: 'sample_id', values: epochsOf }, (r) =>
+    file({ kind: 'epoch', sampleId: r.sample_id, attempt: r.attempt, epoch: r.epoch }, r),
+  );
+  for (const [experimentId, asked] of groupBy(of('policyUpdate'), (l) => l.experimentId)) {
+    const query = { table: 'rm_policy_updates', column: 'version', values: asked.map((l) => l.version) } as const;
+    await rowsIn(db, { ...query, where: { experiment_id: experimentId } }, (r) =>
+      file({ kind: 'policyUpdate', experimentId, version: r.version }, r),
     );
-  for (const [experimentId, hashes] of groupBy(
-    of('cell'),
-    (l) => l.experimentId,
-    (l) => l.cellHash,
-  ))
-    await rowsIn(
-      db,
-      found,
-      'rm_best_cells',
-      'cell_hash',
-      hashes,
-      (r) => ({ kind: 'cell', experimentId, cellHash: r.cell_hash }),
-      {
-        experiment_id: experimentId,
-      },
+  }
+  for (const [experimentId, asked] of groupBy(of('cell'), (l) => l.experimentId)) {
+    const query = { table: 'rm_best_cells', column: 'cell_hash', values: asked.map((l) => l.cellHash) } as const;
+    await rowsIn(db, { ...query, where: { experiment_id: experimentId } }, (r) =>
+      file({ kind: 'cell', experimentId, cellHash: r.cell_hash }, r),
     );
+  }
   for (const { experimentId } of of('topCell')) {
     const top = await db.get<BestCellRow>(
       'SELECT * FROM rm_best_cells WHERE experiment_id = ? ORDER BY reward DESC, idx LIMIT 1',
@@ -105,52 +62,38 @@ export async function loadLookups(db: SqliteConnection, lookups: Iterable<Lookup
   return found;
 }
 
-/** Rows whose `column` is one of `values` (and whose `also` columns equal theirs), each filed under its lookup. */
+interface RowsQuery<T extends ReadModelTable> {
+  table: T;
+  /** The rows whose column is one of the values… */
+  column: string;
+  values: readonly SqlValue[];
+  /** …and whose other columns equal these. */
+  where?: Readonly<Record<string, SqlValue>>;
+  orderBy?: string;
+}
+
+/** Hands each row the query matches to `onRow`, in IN lists of CHUNK values. Names come from this module, never from data. */
 async function rowsIn<T extends ReadModelTable>(
   db: SqliteConnection,
-  found: Found,
-  table: T,
-  column: string,
-  values: readonly SqlValue[],
-  lookupOf: (row: ReadModelRecord<T>) => Lookup,
-  also: Readonly<Record<string, SqlValue>> = {},
+  { table, column, values, where = {}, orderBy }: RowsQuery<T>,
+  onRow: (row: ReadModelRecord<T> & Entry) => void,
 ): Promise<void> {
-  const fixed = Object.entries(also);
-  for (let i = 0; i < values.length; i += CHUNK) {
-    const chunk = values.slice(i, i + CHUNK);
-    const where = [...fixed.map(([name]) => `${name} = ?`), `${column} IN (${chunk.map(() => '?').join(', ')})`];
-    const params = [...fixed.map(([, value]) => value), ...chunk];
-    for (const row of await db.all<ReadModelRecord<T>>(`SELECT * FROM ${table} WHERE ${where.join(' AND ')}`, params))
-      found.set(lookupKey(lookupOf(row)), row as Entry);
+  const fixed = Object.entries(where);
+  const unique = [...new Set(values)];
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const chunk = unique.slice(i, i + CHUNK);
+    const conditions = [...fixed.map(([name]) => `${name} = ?`), `${column} IN (${chunk.map(() => '?').join(', ')})`];
+    const sql = `SELECT * FROM ${table} WHERE ${conditions.join(' AND ')}${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
+    for (const row of await db.all<ReadModelRecord<T> & Entry>(sql, [...fixed.map(([, value]) => value), ...chunk])) onRow(row);
   }
 }
 
-async function loadTrials(db: SqliteConnection, found: Found, lookups: readonly { sampleId: string }[]): Promise<void> {
-  const ids = unique(lookups.map((l) => l.sampleId));
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const rows = await db.all<TrialRow>(
-      `SELECT * FROM rm_trials WHERE sample_id IN (${chunk.map(() => '?').join(', ')}) ORDER BY sample_id, attempt`,
-      chunk,
-    );
-    for (const row of rows) {
-      const key = lookupKey({ kind: 'trials', sampleId: row.sample_id });
-      found.set(key, [...((found.get(key) as readonly TrialRow[] | undefined) ?? []), row]);
-    }
-  }
-}
-
-function unique<T>(values: readonly T[]): T[] {
-  return [...new Set(values)];
-}
-
-function groupBy<L, V>(items: readonly L[], keyOf: (item: L) => string, pick: (item: L) => V): Map<string, V[]> {
-  const groups = new Map<string, V[]>();
+function groupBy<T, K>(items: readonly T[], keyOf: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
   for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(pick(item));
-    else groups.set(key, [pick(item)]);
+    const group = groups.get(keyOf(item));
+    if (group) group.push(item);
+    else groups.set(keyOf(item), [item]);
   }
   return groups;
 }

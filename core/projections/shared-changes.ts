@@ -14,6 +14,23 @@ export function touchExperiment(
   return row ? [{ table: 'rm_experiments', row: { ...row, ...change(row), updated_at: at } }] : [];
 }
 
+/** The columns of a trial's or a transfer's row that stay NULL until its training's events fill them. */
+export const UNTRAINED_COLUMNS = {
+  backend: null,
+  validation_accuracy: null,
+  test_accuracy: null,
+  loss: null,
+  params: null,
+  mult_adds: null,
+  seconds: null,
+  images_per_sec: null,
+  error: null,
+  retryable: null,
+  finished_at: null,
+  last_epoch: null,
+  epochs: null,
+} as const;
+
 /** The columns a finished training fills, for trials and transfers alike (their events share these fields). */
 export function completedColumns(
   d: EventOfType<'TrainingCompleted'>['data'] | EventOfType<'TransferCompleted'>['data'],

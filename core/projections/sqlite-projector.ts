@@ -231,19 +231,20 @@ export async function catchUp(store: EventStore, db: SqliteConnection, options: 
         batch = [];
         const from = after;
         after = events[events.length - 1]!.position;
-        const { script, batch: number } = await cache.compile(reader.connection, events);
+        // Once a batch had to be compiled again, the ones after it are too: folding them here would be wasted.
+        const folded = cacheValid ? await cache.compile(reader.connection, events) : undefined;
         const apply = {
           after: from,
           // Read when the transaction starts: a batch before it that had to be compiled again
           // (the checkpoint had moved) leaves this one's script in doubt, so it is compiled again too.
           get compiled() {
-            return cacheValid ? { basis: from, script } : undefined;
+            return cacheValid && folded ? { basis: from, script: folded.script } : undefined;
           },
         };
         writing.push(
           applyBatch(db, events, apply).then((result) => {
             position = result.position;
-            if (result.precompiled) cache.committedUpTo(number);
+            if (result.precompiled) cache.committedUpTo(folded!.batch);
             else {
               cache.clear();
               cacheValid = false;

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,18 +7,18 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page, Request, Route } from 'playwright-core';
 import { bestCells, getExperiment, policyUpdates, rewardCurve, trialsForSamples } from '../../core/projections/queries.ts';
 import { samplesPage, type SamplesPageOptions } from '../../core/projections/sample-pages.ts';
-import { openReadModels, runProjector, type Projector } from '../../core/projections/sqlite-projector.ts';
+import type { Projector } from '../../core/projections/sqlite-projector.ts';
 import { createExperiment } from '../../core/runtime/controller-loop.ts';
 import { runSearch } from '../../core/runtime/search.ts';
 import { DEFAULT_TRIALS, type SearchConfig } from '../../core/runtime/search-config.ts';
 import type { NasnetEvent } from '../../core/events/event.ts';
 import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../core/store/sqlite/sqlite-store.ts';
-import type { GraphqlServer } from '../../graphql/server.ts';
 import { OP_LABELS } from '../../graphql/dashboard/cell-layout.js';
 import { SyntheticTrainer } from '../../plugins/trainers/synthetic/synthetic-trainer.ts';
 import { simulateExperiment } from '../support/simulate.ts';
 import { launchChromium, NO_CHROMIUM } from '../support/chromium.ts';
+import { serveStore, type ServedStore } from '../support/served-store.ts';
 
 // The page is checked in a real browser (test/support/chromium.ts).
 const skip = NO_CHROMIUM;
@@ -55,11 +53,9 @@ const config: SearchConfig = {
 describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
   let dir: string;
   let store: SqliteEventStore;
-  let projectorDb: SqliteConnection;
   let readModels: SqliteConnection;
   let projector: Projector;
-  let graphql: GraphqlServer;
-  let http: Server;
+  let served: ServedStore;
   let base: string;
   let browser: Browser;
   let page: Page;
@@ -88,16 +84,8 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
     });
     assert.equal(first.status, 'stopped');
 
-    // The projector writes through its own connection; queries read through another.
-    projectorDb = await openReadModels(path);
-    readModels = await openReadModels(path);
-    projector = runProjector(store, projectorDb);
-    await projector.caughtUp();
-    const { createGraphqlServer } = await import('../../graphql/server.ts');
-    graphql = createGraphqlServer({ store, readModels, projector, logging: false });
-    http = createServer(graphql.handle);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    served = await serveStore(store, path, { logging: false });
+    ({ base, readModels, projector } = served);
 
     browser = await launching;
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -109,12 +97,7 @@ describe('the dashboard in a browser', { skip, timeout: 60_000 }, () => {
 
   after(async () => {
     await browser?.close();
-    await graphql?.close();
-    http?.closeAllConnections();
-    await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
-    await projector?.stop();
-    await projectorDb?.close();
-    await readModels?.close();
+    await served?.close();
     await store?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { openReadModels, runProjector, type Projector } from '../../core/projections/sqlite-projector.ts';
 import { createExperiment } from '../../core/runtime/controller-loop.ts';
-import type { SqliteConnection } from '../../core/store/sqlite/connection.ts';
 import { openSqliteStore, type SqliteEventStore } from '../../core/store/sqlite/sqlite-store.ts';
-import type { GraphqlServer } from '../../graphql/server.ts';
 import { testSearchConfig } from '../support/search-config.ts';
 import { launchChromium, NO_CHROMIUM } from '../support/chromium.ts';
+import { serveStore, type ServedStore } from '../support/served-store.ts';
 
 // The page is checked in a real browser (test/support/chromium.ts).
 const skip = NO_CHROMIUM;
@@ -23,11 +19,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost']);
 describe('GraphiQL in a browser without a network', { skip, timeout: 60_000 }, () => {
   let dir: string;
   let store: SqliteEventStore;
-  let projectorDb: SqliteConnection;
-  let readModels: SqliteConnection;
-  let projector: Projector;
-  let graphql: GraphqlServer;
-  let http: Server;
+  let served: ServedStore;
   let base: string;
   let browser: Browser;
   let context: BrowserContext;
@@ -48,15 +40,8 @@ describe('GraphiQL in a browser without a network', { skip, timeout: 60_000 }, (
       codeVersion: 'test',
       writerId: 'test',
     });
-    projectorDb = await openReadModels(path);
-    readModels = await openReadModels(path);
-    projector = runProjector(store, projectorDb);
-    await projector.caughtUp();
-    const { createGraphqlServer } = await import('../../graphql/server.ts');
-    graphql = createGraphqlServer({ store, readModels, projector, allowedHosts: [...LOCAL_HOSTS], logging: false });
-    http = createServer(graphql.handle);
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    served = await serveStore(store, path, { allowedHosts: [...LOCAL_HOSTS], logging: false });
+    base = served.base;
 
     browser = await launching;
     // Routed for the whole context, so the page's workers are held to it as well as the page.
@@ -75,12 +60,7 @@ describe('GraphiQL in a browser without a network', { skip, timeout: 60_000 }, (
 
   after(async () => {
     await browser?.close();
-    await graphql?.close();
-    http?.closeAllConnections();
-    await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
-    await projector?.stop();
-    await projectorDb?.close();
-    await readModels?.close();
+    await served?.close();
     await store?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
